@@ -1,0 +1,116 @@
+"""Resource names within each service's limits: a readable prefix plus, when too long, a short hash.
+
+Names are computed here, once, from settings alone, because the stacks that create a resource and the
+stacks that refer to it live in different accounts and cannot share CloudFormation exports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+HASH_LENGTH = 8
+
+# Service limits on names.
+S3_BUCKET = 63
+IAM_ROLE = 64
+SAGEMAKER_NAME = 63  # model package group, pipeline, model, endpoint config, endpoint
+SNS_TOPIC = 256
+CODEPIPELINE = 100  # pipeline, stage and action names
+CODEBUILD_PROJECT = 150
+SSM_PARAMETER = 1011
+KMS_ALIAS = 256
+LAMBDA_FUNCTION = 64
+
+
+def short_hash(text: str, length: int = HASH_LENGTH) -> str:
+    """A stable digest: the same text always gives the same suffix, on every machine."""
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def bounded(name: str, limit: int, *, lowercase: bool = False) -> str:
+    """``name`` if it fits, else its first characters plus a hash of the whole, ``limit`` at most.
+
+    Hyphens are the only separator any of these services accept everywhere; runs of them collapse
+    and none is left at either end.
+    """
+    text = name.lower() if lowercase else name
+    text = re.sub(r"-{2,}", "-", text).strip("-")
+    if len(text) <= limit:
+        return text
+    head = text[: limit - HASH_LENGTH - 1].rstrip("-")
+    return f"{head}-{short_hash(text)}"
+
+
+@dataclass(frozen=True)
+class GroupNames:
+    """The physical names of one deployment group's resources, shared by every account's stacks."""
+
+    prefix: str
+    """``<project>-<deployment>-<module>-<group>``, before any shortening."""
+    build_account: str
+    build_region: str
+
+    def _name(self, suffix: str, limit: int, *, lowercase: bool = False) -> str:
+        # Shorten the prefix, never the suffix, so names stay recognisable by what they are.
+        room = limit - len(suffix) - 1
+        return f"{bounded(self.prefix, room, lowercase=lowercase)}-{suffix}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        """Globally unique: carries account and region."""
+        return self._name(f"{self.build_account}-{self.build_region}", S3_BUCKET, lowercase=True)
+
+    @property
+    def access_logs_bucket(self) -> str:
+        """Globally unique: carries account and region."""
+        return self._name(f"logs-{self.build_account}-{self.build_region}", S3_BUCKET, lowercase=True)
+
+    @property
+    def artifacts_key_alias(self) -> str:
+        """Named after the bucket it protects, so the alias says what it is for."""
+        return f"alias/{self.artifacts_bucket}"
+
+    @property
+    def model_package_group(self) -> str:
+        # SageMaker lowercases model package ARNs; a lowercase name keeps policies and ARNs equal.
+        return self._name("models", SAGEMAKER_NAME, lowercase=True)
+
+    @property
+    def sagemaker_pipeline(self) -> str:
+        return self._name("training", SAGEMAKER_NAME, lowercase=True)
+
+    @property
+    def sagemaker_execution_role(self) -> str:
+        return self._name("sagemaker-exec", IAM_ROLE)
+
+    @property
+    def model_build_access_role(self) -> str:
+        """The build-account role the tooling account's model build project assumes."""
+        return self._name("model-build-access", IAM_ROLE)
+
+    @property
+    def model_build_project_role(self) -> str:
+        """Fixed, so the build account can trust it before it exists."""
+        return self._name("model-build-project", IAM_ROLE)
+
+    @property
+    def model_build_pipeline(self) -> str:
+        return self._name("model-build", CODEPIPELINE)
+
+    @property
+    def model_deploy_pipeline(self) -> str:
+        return self._name("model-deploy", CODEPIPELINE)
+
+    @property
+    def approval_topic(self) -> str:
+        return self._name("model-approved", SNS_TOPIC)
+
+    @property
+    def approved_model_parameter(self) -> str:
+        return f"/{bounded(self.prefix, 200)}/approved-model"
+
+    @property
+    def approval_trigger_function(self) -> str:
+        return self._name("approval-trigger", LAMBDA_FUNCTION)

@@ -1,0 +1,250 @@
+"""Tooling account: the module's one top-level stack, holding the infra pipeline.
+
+The infra pipeline (CDK Pipelines) re-synthesizes this module from the infra repository, updates itself,
+then, per deployment group, deploys the group's build-support stack into its build account and its
+model build pipeline into the tooling account.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import Acknowledgment, Validations, pipelines
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from names import CODEPIPELINE, S3_BUCKET, GroupNames, bounded
+from settings import ApplicationSettings, DeploymentGroupSettings
+from stages.build_support import BuildSupportStack
+from stages.governance import Governance, GovernedStack
+from stages.nag import acknowledge, acknowledge_codebuild_defaults
+from stages.model_build import BUILD_IMAGE, LOG_RETENTION, ModelBuildStack
+from stages.storage import access_logs_bucket
+from stages.tooling import PipelineArtifactStore
+
+CDK_CLI_VERSION = "2.1148.1"
+"""The CDK CLI the pipelines install; deployspec.yaml and package.json pin the same version."""
+
+
+class DeploymentGroupStage(cdk.Stage):
+    """One group's stacks: build support in its build account, then its pipelines in the tooling account."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: ApplicationSettings,
+        group: DeploymentGroupSettings,
+        names: GroupNames,
+        governance: Governance,
+        access_logs_bucket_name: str,
+    ) -> None:
+        tooling = cdk.Environment(account=settings.tooling.account, region=settings.tooling.region)
+        super().__init__(scope, construct_id, env=tooling)
+        build = group.build_environment
+        self.build_support = BuildSupportStack(
+            self,
+            "BuildSupport",
+            env=cdk.Environment(account=build.account, region=build.region),
+            governance=governance,
+            names=names,
+            deploy_accounts=[env.account for env in group.deploy_environments],
+            stack_name=bounded(f"{names.prefix}-build-support", 128),
+        )
+        self.model_build = ModelBuildStack(
+            self,
+            "ModelBuild",
+            env=tooling,
+            governance=governance,
+            names=names,
+            group=group,
+            repository=settings.parameters.model_build_repo,
+            project_name=settings.seedfarmer.project_name,
+            access_logs_bucket_name=access_logs_bucket_name,
+            stack_name=bounded(f"{names.prefix}-model-build", 128),
+        )
+        self.model_build.add_stack_dependency(self.build_support, "The build project assumes a build-account role")
+
+
+def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
+    """The names of one group's resources, the same in every stack and account."""
+    return GroupNames(
+        prefix=f"{settings.stack_name}-{group.name}",
+        build_account=group.build_environment.account,
+        build_region=group.build_environment.region,
+    )
+
+
+class MlopsCicdStack(GovernedStack):
+    """The infra pipeline and, per deployment group, the stage that lays down its CICD."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: ApplicationSettings) -> None:
+        tooling = settings.tooling
+        sf = settings.seedfarmer
+        params = settings.parameters
+        governance = Governance(
+            tags={
+                "SeedFarmerProjectName": sf.project_name,
+                "SeedFarmerDeploymentName": sf.deployment_name,
+                "SeedFarmerModuleName": sf.module_name,
+                **params.tags,
+            },
+            tooling_account=tooling.account,
+            boundary_name=params.permissions_boundary_name,
+            tooling_boundary_arn=sf.permissions_boundary_arn,
+        )
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=tooling.account, region=tooling.region),
+            governance=governance,
+            stack_name=settings.stack_name,
+            description="SageMaker model CICD: infra pipeline (seedfarmer module)",
+        )
+        logs_bucket_name = self._tooling_access_logs(settings)
+        store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=logs_bucket_name)
+
+        infra = params.infra_repo
+        repo = codecommit.Repository.from_repository_name(self, "InfraRepository", infra.name)
+        source = pipelines.CodePipelineSource.code_commit(repo, infra.branch)
+        synth = pipelines.CodeBuildStep(
+            "Synth",
+            input=source,
+            commands=synth_commands(infra.path),
+            primary_output_directory=_in_folder(infra.path, "cdk.out"),
+            env=dict(settings.carried_environment),
+            build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+            partial_build_spec=_RUNTIMES,
+        )
+        self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
+        self.pipeline = pipelines.CodePipeline(
+            self,
+            "InfraPipeline",
+            pipeline_name=self.pipeline_name,
+            pipeline_type=cdk.aws_codepipeline.PipelineType.V2,
+            artifact_bucket=store.bucket,
+            synth=synth,
+            self_mutation=True,
+            code_build_defaults=pipelines.CodeBuildOptions(
+                build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
+                partial_build_spec=_RUNTIMES,
+                logging=codebuild.LoggingOptions(
+                    cloud_watch=codebuild.CloudWatchLoggingOptions(
+                        log_group=cdk.aws_logs.LogGroup(self, "PipelineBuildLogs", retention=LOG_RETENTION)
+                    )
+                ),
+            ),
+        )
+
+        self.groups: dict[str, DeploymentGroupStage] = {}
+        group_metadata: dict[str, dict[str, object]] = {}
+        for group in params.deployment_groups:
+            names = group_names(settings, group)
+            stage = DeploymentGroupStage(
+                self,
+                bounded(group.name, CODEPIPELINE),
+                settings=settings,
+                group=group,
+                names=names,
+                governance=governance,
+                access_logs_bucket_name=logs_bucket_name,
+            )
+            self.pipeline.add_stage(stage)
+            self.groups[group.name] = stage
+            group_metadata[group.name] = _group_metadata(names, group)
+
+        self.pipeline.build_pipeline()
+        self._acknowledge_pipeline_findings(store)
+        cdk.CfnOutput(
+            self,
+            "metadata",
+            description="Seedfarmer module metadata",
+            value=json.dumps(
+                {
+                    "InfraPipelineName": self.pipeline_name,
+                    "InfraPipelineArn": self.format_arn(
+                        service="codepipeline", resource=self.pipeline_name, region=tooling.region
+                    ),
+                    "DeploymentGroups": group_metadata,
+                },
+                sort_keys=True,
+            ),
+        )
+
+    def _acknowledge_pipeline_findings(self, store: PipelineArtifactStore) -> None:
+        store.acknowledge_artifact_access(self.pipeline)
+        acknowledge_codebuild_defaults(self.pipeline.synth_project)
+        acknowledge_codebuild_defaults(self.pipeline.self_mutation_project)
+        role = self.pipeline.self_mutation_project.role
+        assert role is not None
+        acknowledge(
+            role,
+            {
+                "IAM5[Resource::*]": (
+                    "Self-mutation reads stack state (cloudformation:DescribeStacks) and bucket listings "
+                    "for CDK's asset checks, neither of which takes a narrower resource."
+                ),
+                f"IAM5[Resource::arn:*:iam::{self.account}:role/*]": (
+                    "Assumes only this account's CDK bootstrap roles: the statement is conditioned on "
+                    "the iam:ResourceTag/aws-cdk:bootstrap-role tag."
+                ),
+            },
+        )
+
+    def _tooling_access_logs(self, settings: ApplicationSettings) -> str:
+        """The tooling account's access-log bucket: the user's, or one this stack creates."""
+        arn = settings.parameters.s3_access_logs_bucket_arn
+        if arn:
+            return arn.split(":::", 1)[1]
+        tooling = settings.tooling
+        name = bounded(f"{settings.stack_name}-logs-{tooling.account}-{tooling.region}", S3_BUCKET, lowercase=True)
+        bucket = access_logs_bucket(self, "AccessLogsBucket", bucket_name=name)
+        # Pipeline stacks in stages deliver here too; they cannot be named in advance.
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ToolingAccountBucketsDeliverLogs",
+                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects("*")],
+                conditions={"StringEquals": {"aws:SourceAccount": tooling.account}},
+            )
+        )
+        return name
+
+
+_RUNTIMES = codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}})
+
+
+def _in_folder(path: str, *parts: str) -> str:
+    return "/".join(p for p in (path.strip("/"), *parts) if p and p != ".")
+
+
+def synth_commands(path: str) -> list[str]:
+    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI."""
+    commands = [] if path in {".", ""} else [f"cd {_in_folder(path)}"]
+    return [
+        *commands,
+        "pip install -r requirements.txt",
+        f"npm install -g aws-cdk@{CDK_CLI_VERSION}",
+        "cdk synth",
+    ]
+
+
+def _group_metadata(names: GroupNames, group: DeploymentGroupSettings) -> dict[str, object]:
+    return {
+        "ModelBuildPipelineName": names.model_build_pipeline,
+        "ModelPackageGroupName": names.model_package_group,
+        "ArtifactsBucketName": names.artifacts_bucket,
+        "ApprovalTopicArn": (
+            f"arn:aws:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
+        ),
+        "BuildAccount": names.build_account,
+        "BuildRegion": names.build_region,
+        "DeployAccounts": [env.account for env in group.deploy_environments],
+    }

@@ -1,0 +1,427 @@
+"""Build account: what a group's training needs and what its approval announces.
+
+Artifacts bucket and key, the model registry shared with the deploy accounts, SageMaker's execution
+role, the role the tooling account's model build project assumes, and the approval topic that
+EventBridge feeds when someone approves a model version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from names import GroupNames
+from stages.governance import Governance, GovernedStack
+from stages.nag import acknowledge, bucket_access, logical_id
+from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
+
+APPROVAL_EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
+
+# SageMaker Studio reads pipeline metrics and reports straight from the bucket.
+_STUDIO_CORS = s3.CorsRule(
+    allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+    allowed_origins=["https://*.sagemaker.aws"],
+    allowed_headers=["*"],
+    exposed_headers=["ETag", "x-amz-delete-marker", "x-amz-id-2", "x-amz-request-id", "x-amz-server-side-encryption", "x-amz-version-id"],
+)
+
+
+@jsii.implements(events.IRuleTarget)
+class _TopicTarget:
+    """Send events to a topic whose policy this stack writes itself, with a source-ARN condition."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self._topic = topic
+
+    def bind(self, rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+        self._topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgePublishesApprovals",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self._topic.topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(arn=self._topic.topic_arn)
+
+
+def _registry_versions(names: GroupNames) -> dict[str, str]:
+    arn = f"arn:aws:sagemaker:{names.build_region}:{names.build_account}"
+    return {
+        f"IAM5[Resource::{arn}:model-package/{names.model_package_group}/*]": (
+            "Versions of this group's one model package group, numbered as they are registered."
+        )
+    }
+
+
+class BuildSupportStack(GovernedStack):
+    """Everything a group's build account must hold before its model build pipeline can run."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: cdk.Environment,
+        governance: Governance,
+        names: GroupNames,
+        deploy_accounts: Sequence[str],
+        stack_name: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            governance=governance,
+            stack_name=stack_name,
+            description="SageMaker model CICD: build-account support (artifacts, registry, roles, approvals)",
+        )
+        tooling = governance.tooling_account
+        readers = sorted({tooling, *deploy_accounts} - {names.build_account})
+        reader_principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in readers]
+
+        self.artifacts_key = customer_managed_key(
+            self, "ArtifactsKey", description=f"Encrypts {names.artifacts_bucket}"
+        )
+        self.artifacts_key.add_alias(names.artifacts_key_alias)
+        logs = access_logs_bucket(self, "AccessLogsBucket", bucket_name=names.access_logs_bucket)
+        self.artifacts_bucket = encrypted_bucket(
+            self,
+            "ArtifactsBucket",
+            key=self.artifacts_key,
+            access_logs=logs,
+            bucket_name=names.artifacts_bucket,
+            logs_prefix="artifacts/",
+        )
+        self.artifacts_bucket.add_cors_rule(
+            allowed_methods=_STUDIO_CORS.allowed_methods,
+            allowed_origins=_STUDIO_CORS.allowed_origins,
+            allowed_headers=_STUDIO_CORS.allowed_headers,
+            exposed_headers=_STUDIO_CORS.exposed_headers,
+        )
+        self._share_artifacts(reader_principals, tooling, names)
+
+        self.model_package_group = self._model_registry(names, readers)
+        self.sagemaker_role = self._sagemaker_execution_role(names)
+        self.model_build_access_role = self._model_build_access_role(names, tooling)
+        self.approval_topic = self._approval_topic(names, tooling)
+
+    def _share_artifacts(self, readers: list[iam.IPrincipal], tooling: str, names: GroupNames) -> None:
+        """Deploy accounts read models; the tooling account reads and writes pipeline inputs."""
+        if not readers:
+            return
+        bucket, key = self.artifacts_bucket, self.artifacts_key
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OtherAccountsRead",
+                principals=readers,
+                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"],
+                resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OtherAccountsDecryptThroughS3",
+                principals=readers,
+                actions=["kms:Decrypt", "kms:DescribeKey"],
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
+            )
+        )
+        if tooling == names.build_account:
+            return
+        tooling_principal = iam.AccountPrincipal(tooling)
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ToolingAccountWrites",
+                principals=[tooling_principal],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects("*")],
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ToolingAccountEncryptsThroughS3",
+                principals=[tooling_principal],
+                actions=["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                resources=["*"],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
+            )
+        )
+
+    def _model_registry(self, names: GroupNames, readers: list[str]) -> sagemaker.CfnModelPackageGroup:
+        """The group's registry; the tooling and deploy accounts may read it and build models from it."""
+        group_arn = self.format_arn(
+            service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
+        )
+        packages_arn = self.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
+        )
+        policy = None
+        if readers:
+            principals = {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{a}:root" for a in readers]}
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "OtherAccountsReadGroup",
+                        "Effect": "Allow",
+                        "Principal": principals,
+                        "Action": ["sagemaker:DescribeModelPackageGroup"],
+                        "Resource": group_arn,
+                    },
+                    {
+                        "Sid": "OtherAccountsUseVersions",
+                        "Effect": "Allow",
+                        "Principal": principals,
+                        "Action": [
+                            "sagemaker:DescribeModelPackage",
+                            "sagemaker:ListModelPackages",
+                            "sagemaker:CreateModel",
+                        ],
+                        "Resource": packages_arn,
+                    },
+                ],
+            }
+        return sagemaker.CfnModelPackageGroup(
+            self,
+            "ModelPackageGroup",
+            model_package_group_name=names.model_package_group,
+            model_package_group_description=f"Models trained by {names.prefix}",
+            model_package_group_policy=policy,
+        )
+
+    def _sagemaker_execution_role(self, names: GroupNames) -> iam.Role:
+        """What the SageMaker pipeline's jobs run as: this group's data, registry and logs only."""
+        role = iam.Role(
+            self,
+            "SageMakerExecutionRole",
+            role_name=names.sagemaker_execution_role,
+            path="/service-role/",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="Runs the SageMaker pipeline's processing and training jobs",
+        )
+        self.artifacts_bucket.grant_read_write(role)
+        jobs = [
+            self.format_arn(service="sagemaker", resource=kind, resource_name="*")
+            for kind in ("processing-job", "training-job")
+        ]
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RunJobs",
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=jobs,
+            )
+        )
+        self._allow_registry_writes(role, names)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassItselfToJobs",
+                actions=["iam:PassRole"],
+                resources=[role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullImages", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullImageLayers",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[f"arn:{cdk.Aws.PARTITION}:ecr:{names.build_region}:*:repository/*"],
+            )
+        )
+        log_groups = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteJobLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                resources=[log_groups, f"{log_groups}:log-stream:*"],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PublishJobMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/*", "SageMaker*"]}},
+            )
+        )
+        region, account = names.build_region, names.build_account
+        acknowledge(
+            role,
+            {
+                **bucket_access(logical_id(self.artifacts_bucket), "Read/write on this group's artifacts bucket and key only."),
+                "IAM5[Resource::*]": (
+                    "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+                    "permissions; metrics are limited to SageMaker namespaces by condition."
+                ),
+                f"IAM5[Resource::arn:<AWS::Partition>:ecr:{region}:*:repository/*]": (
+                    "Training and processing images live in AWS-owned and user repositories not known in "
+                    "advance; pulls only, in this region."
+                ),
+                f"IAM5[Resource::arn:aws:sagemaker:{region}:{account}:processing-job/*]": (
+                    "Job names are generated per pipeline execution; this account and region only."
+                ),
+                f"IAM5[Resource::arn:aws:sagemaker:{region}:{account}:training-job/*]": (
+                    "Job names are generated per pipeline execution; this account and region only."
+                ),
+                f"IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*]": (
+                    "SageMaker names its job log groups under /aws/sagemaker/ itself."
+                ),
+                f"IAM5[Resource::arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/*:log-stream:*]": (
+                    "SageMaker names one log stream per job instance."
+                ),
+                **_registry_versions(names),
+            },
+        )
+        return role
+
+    def _allow_registry_writes(self, role: iam.Role, names: GroupNames) -> None:
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RegisterModelVersions",
+                actions=[
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:UpdateModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:ListModelPackages",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    self.format_arn(
+                        service="sagemaker",
+                        resource="model-package-group",
+                        resource_name=names.model_package_group,
+                    ),
+                    self.format_arn(
+                        service="sagemaker",
+                        resource="model-package",
+                        resource_name=f"{names.model_package_group}/*",
+                    ),
+                ],
+            )
+        )
+
+    def _model_build_access_role(self, names: GroupNames, tooling: str) -> iam.Role:
+        """Assumed by the tooling account's model build project (and nothing else) to run training."""
+        project_role_arn = f"arn:{cdk.Aws.PARTITION}:iam::{tooling}:role/{names.model_build_project_role}"
+        role = iam.Role(
+            self,
+            "ModelBuildAccessRole",
+            role_name=names.model_build_access_role,
+            assumed_by=iam.AccountPrincipal(tooling).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": project_role_arn}}
+            ),
+            description="Lets the tooling account's model build project create and start this group's SageMaker pipeline",
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        pipeline_arn = self.format_arn(
+            service="sagemaker", resource="pipeline", resource_name=names.sagemaker_pipeline
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ManageTrainingPipeline",
+                actions=[
+                    "sagemaker:CreatePipeline",
+                    "sagemaker:UpdatePipeline",
+                    "sagemaker:DescribePipeline",
+                    "sagemaker:StartPipelineExecution",
+                    "sagemaker:DescribePipelineExecution",
+                    "sagemaker:ListPipelineExecutionSteps",
+                    "sagemaker:AddTags",
+                ],
+                resources=[pipeline_arn, f"{pipeline_arn}/*"],
+            )
+        )
+        self._allow_registry_writes(role, names)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PassExecutionRoleToSageMaker",
+                actions=["iam:PassRole"],
+                resources=[self.sagemaker_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        self.artifacts_bucket.grant_read_write(role)
+        acknowledge(
+            role,
+            {
+                **bucket_access(logical_id(self.artifacts_bucket), "Read/write on this group's artifacts bucket and key only."),
+                f"IAM5[Resource::arn:aws:sagemaker:{names.build_region}:{names.build_account}:pipeline/{names.sagemaker_pipeline}/*]": (
+                    "Executions of this group's one SageMaker pipeline, whose ids are generated per run."
+                ),
+                **_registry_versions(names),
+            },
+        )
+        return role
+
+    def _approval_topic(self, names: GroupNames, tooling: str) -> sns.Topic:
+        """Approved versions of this group's models, for the tooling account's deploy trigger."""
+        key = customer_managed_key(self, "ApprovalTopicKey", description=f"Encrypts {names.approval_topic}")
+        # With the AWS-managed SNS key EventBridge cannot publish, and approvals would vanish silently.
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgePublishesEncrypted",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": names.build_account}},
+            )
+        )
+        topic = sns.Topic(
+            self,
+            "ApprovalTopic",
+            topic_name=names.approval_topic,
+            master_key=key,
+            enforce_ssl=True,
+        )
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ToolingAccountSubscribes",
+                principals=[iam.AccountPrincipal(tooling)],
+                actions=["sns:Subscribe"],
+                resources=[topic.topic_arn],
+            )
+        )
+        rule = events.Rule(
+            self,
+            "ModelApprovedRule",
+            description=f"Approved versions of {names.model_package_group}",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[APPROVAL_EVENT_DETAIL_TYPE],
+                detail={
+                    "ModelPackageGroupName": [names.model_package_group],
+                    "ModelApprovalStatus": ["Approved"],
+                },
+            ),
+        )
+        rule.add_target(_TopicTarget(topic))
+        return topic

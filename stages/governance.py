@@ -1,0 +1,58 @@
+"""Tags and permissions boundaries that every stack of the module carries, stage stacks included.
+
+Aspects, which ``Tags`` and ``PermissionsBoundary`` are, stop at Stage boundaries, so every stack applies
+them to itself through :class:`GovernedStack` rather than relying on the app to reach it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+
+@dataclass(frozen=True)
+class Governance:
+    """What every stack and role of the module carries, whichever account it lands in."""
+
+    tags: Mapping[str, str]
+    tooling_account: str
+    boundary_name: str | None = None
+    """A boundary policy the user keeps, under this name, in every account."""
+    tooling_boundary_arn: str | None = None
+    """Seedfarmer's boundary: it exists in the tooling account only."""
+
+    def boundary_arn(self, account: str, partition: str = "aws") -> str | None:
+        """The boundary for roles created in ``account``."""
+        if account == self.tooling_account and self.tooling_boundary_arn:
+            return self.tooling_boundary_arn
+        if self.boundary_name:
+            return f"arn:{partition}:iam::{account}:policy/{self.boundary_name}"
+        return None
+
+
+class GovernedStack(cdk.Stack):
+    """A stack in a fixed account and region whose resources carry the module's tags and boundary."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: cdk.Environment,
+        governance: Governance,
+        stack_name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id, env=env, stack_name=stack_name, description=description)
+        self.governance = governance
+        for key, value in sorted(governance.tags.items()):
+            cdk.Tags.of(self).add(key, value)
+        boundary = governance.boundary_arn(str(env.account))
+        if boundary:
+            iam.PermissionsBoundary.of(self).apply(
+                iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", boundary)
+            )

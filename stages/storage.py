@@ -1,0 +1,69 @@
+"""Buckets and keys every account's stacks make the same way: encrypted, TLS-only, private, logged."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+
+def customer_managed_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:
+    """A rotated key; retained by default, since whatever it encrypted is unreadable without it."""
+    return kms.Key(
+        scope,
+        construct_id,
+        description=description,
+        enable_key_rotation=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+
+
+def access_logs_bucket(scope: Construct, construct_id: str, *, bucket_name: str | None = None) -> s3.Bucket:
+    """Where S3 delivers server access logs: SSE-S3, since the log delivery service cannot use a CMK."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    Validations.of(bucket).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions::AwsSolutions-S1",
+            reason="This bucket receives server access logs; logging it would log its own log deliveries.",
+        )
+    )
+    return bucket
+
+
+def encrypted_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    access_logs: s3.IBucket,
+    bucket_name: str | None = None,
+    logs_prefix: str,
+) -> s3.Bucket:
+    """A versioned, KMS-encrypted, TLS-only private bucket that logs its access."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        bucket_key_enabled=True,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=logs_prefix,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
