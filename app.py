@@ -1,25 +1,39 @@
-"""Seedfarmer entry point: settings -> MlopsCicdStack -> cdk-nag -> synth; nothing else."""
+"""Seedfarmer entry point: settings -> MlopsCicdStack -> cdk-nag -> synth; nothing else.
+
+Run by ``seedfarmer apply`` (settings from its variables), by the pipelines' synth steps (the same
+variables, carried), or by hand with ``cdk synth -c manifest=FILE -c account=ID -c region=REGION``.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from settings import ApplicationSettings, SettingsError, load_settings
+from seedfarmer_manifest import manifest_environment
+from settings import SettingsError, load_settings
 from stack import MlopsCicdStack
 
 CDK_JSON = Path(__file__).with_name("cdk.json")
 
 
-def build_app(settings: ApplicationSettings, outdir: str | None = None) -> cdk.App:
+def build_app(outdir: str | None = None) -> cdk.App:
     """The module's app, with cdk.json's feature flags even when run without the CDK CLI."""
-    context = json.loads(CDK_JSON.read_text())["context"]
-    app = cdk.App(context=context, outdir=outdir)
-    MlopsCicdStack(app, "MlopsCicd", settings=settings)
+    app = cdk.App(context=json.loads(CDK_JSON.read_text())["context"], outdir=outdir)
+    manifest = app.node.try_get_context("manifest")
+    if manifest:
+        context = {
+            key: app.node.try_get_context(key)
+            for key in ("project", "deployment", "module", "account", "region")
+        }
+        environment = manifest_environment(manifest, context, os.environ)
+        os.environ.clear()
+        os.environ.update(environment)
+    MlopsCicdStack(app, "MlopsCicd", settings=load_settings())
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
@@ -27,12 +41,18 @@ def build_app(settings: ApplicationSettings, outdir: str | None = None) -> cdk.A
 def main() -> int:
     """Synthesize the module, or say what is wrong with its inputs and exit non-zero."""
     try:
-        settings = load_settings()
+        app = build_app()
     except SettingsError as error:
         for problem in error.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
-    build_app(settings).synth()
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        print("error: cdk-nag found open findings (listed above); fix or acknowledge them", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -23,16 +23,17 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_settings import BaseSettings, SettingsConfigDict
-from pydantic_settings import SettingsError as PydanticSettingsError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PARAMETER_PREFIX = "SEEDFARMER_PARAMETER_"
 SEEDFARMER_PREFIX = "SEEDFARMER_"
 CDK_PREFIX = "CDK_DEFAULT_"
 APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
+STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
 
 
 class SettingsError(Exception):
@@ -44,10 +45,16 @@ class SettingsError(Exception):
 
 
 def _matching(pattern: str, rule: str) -> AfterValidator:
-    """A validator that states the rule in words instead of echoing a regular expression."""
-    compiled = re.compile(pattern)
+    """Check ``pattern``, stating the rule in words instead of echoing a regular expression.
+
+    ASCII only: otherwise the digit and word classes accept any script's digits and letters, which no
+    AWS name or account ID does. Empty values get their own, plainer message.
+    """
+    compiled = re.compile(pattern, re.ASCII)
 
     def check(value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
         if not compiled.fullmatch(value):
             raise ValueError(rule)
         return value
@@ -63,33 +70,39 @@ Region = Annotated[
         "must be an AWS region such as us-east-1",
     ),
 ]
-# Group and environment names become parts of stack, stage, role and bucket names.
+# Group and environment names become parts of stack, stage, role and bucket names; names.bounded collapses
+# runs of hyphens, so 'a--b' would name the same resources as 'a-b'.
 ResourceName = Annotated[
     str,
     _matching(
-        r"[A-Za-z](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?",
-        "must be 1-64 letters, digits or hyphens, start with a letter and not end with a hyphen",
+        r"(?!.*--)[A-Za-z](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?",
+        "must be 1-64 letters, digits or single hyphens, start with a letter and not end with a hyphen",
     ),
 ]
 CodeCommitRepositoryName = Annotated[
     str,
     _matching(
         r"(?!.*\.git$)[\w.-]{1,100}",
-        "must be a CodeCommit repository name: 1-100 letters, digits, '.', '_' or '-'",
+        "must be a CodeCommit repository name: 1-100 letters, digits, '.', '_' or '-', not ending in '.git'",
     ),
 ]
+# The rules of `git check-ref-format --branch`.
 BranchName = Annotated[
     str,
     _matching(
-        r"(?!-)(?!.*\.\.)(?!.*//)(?!.*\.lock$)(?!.*/$)[^\s~^:?*\[\\\x00-\x1f\x7f]{1,255}",
-        "must be a git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[' or '\\')",
+        r"(?![-/])(?!(@|HEAD)$)(?!.*(\.\.|//|@\{))(?!(.*/)?\.)(?!.*\.lock(/|$))(?!.*[/.]$)"
+        r"[^\s~^:?*\[\\\x00-\x1f\x7f]{1,255}",
+        "must be a git branch name: no spaces, '~', '^', ':', '?', '*', '[', '\\', '..', '//' or '@{', "
+        "no part starting with '.' or ending with '.lock', not starting with '-' or '/', "
+        "not ending with '/' or '.', not '@' or 'HEAD'",
     ),
 ]
 RelativePath = Annotated[
     str,
     _matching(
         r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}",
-        "must be a relative folder inside the repository (no leading '/', no '..')",
+        "must be a relative folder inside the repository (letters, digits, '_', '-', '.' and '/'; "
+        "no leading '/', no '..')",
     ),
 ]
 S3BucketArn = Annotated[
@@ -122,9 +135,24 @@ SeedFarmerName = Annotated[
     str,
     _matching(
         r"[A-Za-z0-9][A-Za-z0-9-]{0,127}",
-        "must be letters, digits or hyphens, as seedfarmer names are",
+        "must be 1-128 letters, digits or hyphens, starting with a letter or digit",
     ),
 ]
+
+
+TagKey = Annotated[
+    str,
+    _matching(r"(?s)(?![aA][wW][sS]:).{1,128}", "must be 1-128 characters and not start with 'aws:'"),
+]
+TagValue = Annotated[str, Field(max_length=256)]
+
+
+def _repeated(named: list[tuple[str, str]]) -> str:
+    """Names used more than once, ignoring case (IAM and S3 names are), each with where it is used."""
+    places: dict[str, list[str]] = {}
+    for where, name in named:
+        places.setdefault(name.lower(), []).append(f"{where} {name!r}")
+    return "; ".join(", ".join(used) for used in places.values() if len(used) > 1)
 
 
 class EnvironmentType(StrEnum):
@@ -138,9 +166,7 @@ class EnvironmentType(StrEnum):
 class _Input(BaseModel):
     """Manifest values: camelCase keys, unknown keys rejected so a typo never passes silently."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, validate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, validate_by_name=True)
 
 
 class RepositorySettings(_Input):
@@ -218,44 +244,67 @@ class DeploymentGroupSettings(_Input):
 
     @model_validator(mode="after")
     def _environment_names_unique(self) -> DeploymentGroupSettings:
-        names = [self.build_environment.name, *(env.name for env in self.deploy_environments)]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"environment names must be unique within a group, repeated: {', '.join(duplicates)}")
+        repeated = _repeated(
+            [
+                ("buildEnvironment", self.build_environment.name),
+                *((f"deployEnvironments[{i}]", env.name) for i, env in enumerate(self.deploy_environments)),
+            ]
+        )
+        if repeated:
+            raise ValueError(
+                f"environment names must be unique within a group (ignoring case), repeated: {repeated}"
+            )
         return self
 
 
-def _tag_map(tags: dict[str, str]) -> dict[str, str]:
-    for key, value in tags.items():
-        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-            raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
-        if len(value) > 256:
-            raise ValueError(f"tag {key!r} value must be at most 256 characters")
-    return tags
+class _FromEnvironment(BaseSettings):
+    """Settings read from seedfarmer's variables by :func:`load_settings` alone.
+
+    pydantic-settings would read the environment ignoring case and stop at the first value that is not
+    JSON; :func:`load_settings` reads exactly the variables :func:`carried_environment` carries and reports
+    every problem, so these models only validate the values they are given.
+    """
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
 
 
-class ModuleParameters(BaseSettings):
+class ModuleParameters(_FromEnvironment):
     """The manifest's ``parameters``, as seedfarmer exports them."""
 
     model_config = SettingsConfigDict(env_prefix=PARAMETER_PREFIX, extra="forbid", frozen=True)
 
     infra_repo: InfraRepositorySettings
     model_build_repo: RepositorySettings
-    deployment_groups: tuple[DeploymentGroupSettings, ...] = Field(min_length=1)
+    # Not Field(min_length=1): pydantic counts only the groups that validated, so one bad group would
+    # also be reported as "no groups".
+    deployment_groups: tuple[DeploymentGroupSettings, ...]
     permissions_boundary_name: IamPolicyName | None = None
     s3_access_logs_bucket_arn: S3BucketArn | None = None
-    tags: Annotated[dict[str, str], AfterValidator(_tag_map)] = Field(default_factory=dict)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _group_names_unique(self) -> ModuleParameters:
-        names = [group.name.lower() for group in self.deployment_groups]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"deployment group names must be unique, repeated: {', '.join(duplicates)}")
-        return self
+    @field_validator("deployment_groups", mode="after")
+    @classmethod
+    def _group_names_unique(
+        cls, groups: tuple[DeploymentGroupSettings, ...]
+    ) -> tuple[DeploymentGroupSettings, ...]:
+        if not groups:
+            raise ValueError("must list at least one deployment group")
+        repeated = _repeated([(f"[{i}]", group.name) for i, group in enumerate(groups)])
+        if repeated:
+            raise ValueError(f"group names must be unique (ignoring case), repeated: {repeated}")
+        return groups
 
 
-class SeedFarmerContext(BaseSettings):
+class SeedFarmerContext(_FromEnvironment):
     """Who deploys the module: seedfarmer's project, deployment and module names."""
 
     model_config = SettingsConfigDict(env_prefix=SEEDFARMER_PREFIX, extra="ignore", frozen=True)
@@ -266,7 +315,7 @@ class SeedFarmerContext(BaseSettings):
     permissions_boundary_arn: IamPolicyArn | None = None
 
 
-class ToolingEnvironment(BaseSettings):
+class ToolingEnvironment(_FromEnvironment):
     """The tooling account and region, where the module's pipelines live."""
 
     model_config = SettingsConfigDict(env_prefix=CDK_PREFIX, extra="ignore", frozen=True)
@@ -296,38 +345,75 @@ def _parameter_name(field: str) -> str:
     return field.replace("_", "-")
 
 
-def _location(prefix: str, loc: tuple[int | str, ...]) -> str:
+# Parameters seedfarmer JSON-encodes; the others are plain strings.
+STRUCTURED_PARAMETERS = ("infra_repo", "model_build_repo", "deployment_groups", "tags")
+# Parameters that are maps from user-chosen keys: their keys are shown quoted, e.g. tags['aws:x'].
+_MAP_PARAMETERS = frozenset({"tags"})
+_ECHO_LIMIT = 60
+
+
+def _location(prefix: str, loc: tuple[int | str, ...], *, keyed: bool = False) -> str:
     path = prefix
-    for part in loc:
+    for index, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
+        elif keyed and index == 0:
+            path += f"[{part!r}]"
         elif part:
             path += f".{part}" if path else part
     return path
 
 
-def _describe(error: Mapping[str, Any]) -> str:
+def _echo(given: object) -> str:
+    """Show the offending value on one line, cut short when long."""
+    text = repr(given)
+    if isinstance(given, str) and len(given) > _ECHO_LIMIT:
+        text = f"{given[:_ECHO_LIMIT]!r}... ({len(given)} characters)"
+    return text
+
+
+# pydantic's wording for the types of error a manifest can produce, in the manifest's terms.
+_PLAIN: dict[str, str] = {
+    "string_type": "must be a string (in quotes)",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "dict_type": "must be an object ({...})",
+    "model_type": "must be an object ({...})",
+    "model_attributes_type": "must be an object ({...})",
+    "tuple_type": "must be a list ([...])",
+    "list_type": "must be a list ([...])",
+}
+
+
+def _describe(error: Mapping[str, Any], *, echo: bool = True) -> str:
     kind = error["type"]
+    ctx = error.get("ctx") or {}
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
         return "unknown key (check its spelling)"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    if kind == "literal_error":
-        message = message.replace("Input should be", "must be")
-    elif kind == "enum":
-        message = message.replace("Input should be", "must be")
-    if kind in {"value_error", "assertion_error"} and error["loc"] == ():
-        return message
+    if kind in _PLAIN:
+        message = _PLAIN[kind]
+    elif kind == "too_short" and ctx.get("min_length") == 1:
+        message = "must not be empty"
+    elif kind == "greater_than_equal":
+        message = f"must be at least {ctx['ge']}"
+    elif kind == "less_than_equal":
+        message = f"must be at most {ctx['le']}"
+    elif kind == "string_too_long":
+        message = f"must be at most {ctx['max_length']} characters"
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ").replace("Input should be", "must be")
     given = error.get("input")
-    if isinstance(given, str | int | float | bool) and not isinstance(given, dict):
-        message += f", got {given!r}"
+    if echo and isinstance(given, str | int | float | bool) and given != "":
+        message += f", got {_echo(given)}"
     return message
 
 
-def _problems(
-    error: ValidationError, name_of: Any, variable_of: Any
-) -> list[str]:
+def _problems(error: ValidationError, name_of: Any, missing_hint: Any, skip: frozenset[str]) -> list[str]:
     problems = []
     for item in error.errors():
         loc = tuple(item["loc"])
@@ -335,10 +421,15 @@ def _problems(
             problems.append(_describe(item))
             continue
         head, rest = str(loc[0]), loc[1:]
-        label = _location(name_of(head), rest)
-        line = f"{label}: {_describe(item)}"
+        if head in skip:
+            continue  # already reported, e.g. as invalid JSON
+        description = _describe(item)
+        if rest and rest[-1] == "[key]":  # a map's key, shown in the label already
+            rest, description = rest[:-1], f"key {_describe(item, echo=False)}"
+        label = _location(name_of(head), rest, keyed=head in _MAP_PARAMETERS)
+        line = f"{label}: {description}"
         if item["type"] == "missing" and not rest:
-            line += f" (set {variable_of(head)})"
+            line += f" ({missing_hint(head)})"
         problems.append(line)
     return problems
 
@@ -353,22 +444,40 @@ def _unknown_parameters(environ: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _unparsable_json(environ: Mapping[str, str]) -> list[str]:
-    """pydantic-settings stops at the first bad JSON value; report every one, by parameter name."""
-    structured = ("infra_repo", "model_build_repo", "deployment_groups", "tags")
+def _parameter_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str], frozenset[str]]:
+    """Read the parameters present, JSON-decoding structured ones.
+
+    Returns the values, one problem per value that is not JSON, and those values' fields.
+    """
+    values: dict[str, Any] = {}
     problems = []
-    for field in structured:
+    unparsable = set()
+    for field in ModuleParameters.model_fields:
         variable = PARAMETER_PREFIX + field.upper()
-        if variable in environ:
-            try:
-                json.loads(environ[variable])
-            except ValueError as error:
-                problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {error}")
-    return problems
+        if variable not in environ:
+            continue
+        if field not in STRUCTURED_PARAMETERS:
+            values[field] = environ[variable]
+            continue
+        try:
+            values[field] = json.loads(environ[variable])
+        except ValueError as error:
+            problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {error}")
+            unparsable.add(field)
+    return values, problems, frozenset(unparsable)
+
+
+def _prefixed(environ: Mapping[str, str], prefix: str, model: type[BaseModel]) -> dict[str, str]:
+    """Read the model's fields from ``<prefix><FIELD>``, exactly as :func:`carried_environment` does."""
+    return {
+        field: environ[prefix + field.upper()]
+        for field in model.model_fields
+        if prefix + field.upper() in environ
+    }
 
 
 def carried_environment(environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables the pipelines' synth steps must carry to re-synthesize exactly as seedfarmer did."""
+    """Pick the variables the pipelines' synth steps carry to re-synthesize exactly as seedfarmer did."""
     return {
         name: value
         for name, value in sorted(environ.items())
@@ -379,35 +488,56 @@ def carried_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def load_settings() -> ApplicationSettings:
-    """Read and validate every input from the environment; raise :class:`SettingsError` listing all problems."""
+    """Read and validate every input from the environment; raise :class:`SettingsError` listing all problems.
+
+    Variables are read exactly as spelled (upper case), the same ones :func:`carried_environment` carries.
+    """
     env = dict(os.environ)
-    problems = _unknown_parameters(env) + _unparsable_json(env)
-    if problems:
-        raise SettingsError(problems)
+    values, json_problems, unparsable = _parameter_values(env)
+    problems = _unknown_parameters(env) + json_problems
 
     parts: dict[str, Any] = {}
-    sources: list[tuple[str, type[BaseSettings], Any, Any]] = [
-        ("parameters", ModuleParameters, _parameter_name, lambda f: PARAMETER_PREFIX + f.upper()),
+    sources: list[tuple[str, type[BaseModel], dict[str, Any], Any, Any]] = [
+        (
+            "parameters",
+            ModuleParameters,
+            values,
+            _parameter_name,
+            lambda f: f"add it to the module's parameters, passed as {PARAMETER_PREFIX}{f.upper()}",
+        ),
         (
             "seedfarmer",
             SeedFarmerContext,
+            _prefixed(env, SEEDFARMER_PREFIX, SeedFarmerContext),
             lambda f: SEEDFARMER_PREFIX + f.upper(),
-            lambda f: f"{SEEDFARMER_PREFIX}{f.upper()} (seedfarmer sets it; by hand, export it)",
+            lambda f: f"seedfarmer sets it; outside seedfarmer, set {SEEDFARMER_PREFIX}{f.upper()}",
         ),
         (
             "tooling",
             ToolingEnvironment,
+            _prefixed(env, CDK_PREFIX, ToolingEnvironment),
             lambda f: CDK_PREFIX + f.upper(),
-            lambda f: f"{CDK_PREFIX}{f.upper()} to the tooling account's {f}",
+            lambda f: (
+                f"the CDK CLI sets it from your AWS credentials; else set {CDK_PREFIX}{f.upper()} "
+                + ("to the tooling account's ID" if f == "account" else "to the tooling region")
+            ),
         ),
     ]
-    for key, model, name_of, variable_of in sources:
+    for key, model, given, name_of, missing_hint in sources:
         try:
-            parts[key] = model()
+            parts[key] = model.model_validate(given)
         except ValidationError as error:
-            problems += _problems(error, name_of, variable_of)
-        except PydanticSettingsError as error:
-            problems.append(str(error))
+            skip = unparsable if key == "parameters" else frozenset()
+            problems += _problems(error, name_of, missing_hint, skip)
+    if "seedfarmer" in parts:
+        sf = parts["seedfarmer"]
+        stack_name = f"{sf.project_name}-{sf.deployment_name}-{sf.module_name}"
+        if len(stack_name) > STACK_NAME_LIMIT:
+            problems.append(
+                "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
+                f"'<project>-<deployment>-<module>' would be {len(stack_name)} characters; "
+                f"CloudFormation allows at most {STACK_NAME_LIMIT}"
+            )
     if problems:
         raise SettingsError(problems)
     return ApplicationSettings(**parts, carried_environment=carried_environment(env))

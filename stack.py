@@ -8,22 +8,20 @@ model build pipeline into the tooling account.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 
 import aws_cdk as cdk
-from aws_cdk import Acknowledgment, Validations, pipelines
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, S3_BUCKET, GroupNames, bounded
 from settings import ApplicationSettings, DeploymentGroupSettings
 from stages.build_support import BuildSupportStack
 from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.model_build import BUILD_IMAGE, LOG_RETENTION, ModelBuildStack
+from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.storage import access_logs_bucket
 from stages.tooling import PipelineArtifactStore
 
@@ -69,7 +67,9 @@ class DeploymentGroupStage(cdk.Stage):
             access_logs_bucket_name=access_logs_bucket_name,
             stack_name=bounded(f"{names.prefix}-model-build", 128),
         )
-        self.model_build.add_stack_dependency(self.build_support, "The build project assumes a build-account role")
+        self.model_build.add_stack_dependency(
+            self.build_support, "The build project assumes a build-account role"
+        )
 
 
 def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
@@ -131,6 +131,9 @@ class MlopsCicdStack(GovernedStack):
             artifact_bucket=store.bucket,
             synth=synth,
             self_mutation=True,
+            # Used for the cross-region replication buckets CDK adds; our own bucket has its own key.
+            cross_account_keys=True,
+            enable_key_rotation=True,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
                 partial_build_spec=_RUNTIMES,
@@ -161,6 +164,7 @@ class MlopsCicdStack(GovernedStack):
 
         self.pipeline.build_pipeline()
         self._acknowledge_pipeline_findings(store)
+        self._complete_cross_region_support(governance)
         cdk.CfnOutput(
             self,
             "metadata",
@@ -197,28 +201,48 @@ class MlopsCicdStack(GovernedStack):
             },
         )
 
+    def _complete_cross_region_support(self, governance: Governance) -> None:
+        """CDK's replication stacks for build regions other than the tooling one: logged and tagged."""
+        for region, support in sorted(self.pipeline.pipeline.cross_region_support.items()):
+            for key, value in sorted(governance.tags.items()):
+                cdk.Tags.of(support.stack).add(key, value)
+                support.stack.tags.set_tag(key, value)
+            logs = access_logs_bucket(support.stack, "AccessLogs")
+            replication = support.replication_bucket.node.default_child
+            assert isinstance(replication, s3.CfnBucket)
+            replication.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+                destination_bucket_name=logs.bucket_name, log_file_prefix="replication/"
+            )
+            bucket_name = self.resolve(support.replication_bucket.bucket_name)
+            acknowledge(
+                self.pipeline.pipeline.role,
+                {
+                    f"IAM5[Resource::arn:aws:s3:::{bucket_name}/*]": (
+                        f"Objects of the pipeline's own artifact replication bucket in {region}."
+                    ),
+                    "IAM5[Resource::*]": (
+                        "CDK grants the pipeline role the cross-region replication key, which lives in "
+                        "the support stack and is known there only by alias; it cannot name the key's ARN."
+                    ),
+                },
+            )
+
     def _tooling_access_logs(self, settings: ApplicationSettings) -> str:
         """The tooling account's access-log bucket: the user's, or one this stack creates."""
         arn = settings.parameters.s3_access_logs_bucket_arn
         if arn:
             return arn.split(":::", 1)[1]
         tooling = settings.tooling
-        name = bounded(f"{settings.stack_name}-logs-{tooling.account}-{tooling.region}", S3_BUCKET, lowercase=True)
-        bucket = access_logs_bucket(self, "AccessLogsBucket", bucket_name=name)
-        # Pipeline stacks in stages deliver here too; they cannot be named in advance.
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ToolingAccountBucketsDeliverLogs",
-                principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects("*")],
-                conditions={"StringEquals": {"aws:SourceAccount": tooling.account}},
-            )
+        name = bounded(
+            f"{settings.stack_name}-logs-{tooling.account}-{tooling.region}", S3_BUCKET, lowercase=True
         )
+        access_logs_bucket(self, "AccessLogsBucket", bucket_name=name)
         return name
 
 
-_RUNTIMES = codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}})
+_RUNTIMES = codebuild.BuildSpec.from_object(
+    {"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}}
+)
 
 
 def _in_folder(path: str, *parts: str) -> str:

@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from names import GroupNames
@@ -30,7 +31,14 @@ _STUDIO_CORS = s3.CorsRule(
     allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD],
     allowed_origins=["https://*.sagemaker.aws"],
     allowed_headers=["*"],
-    exposed_headers=["ETag", "x-amz-delete-marker", "x-amz-id-2", "x-amz-request-id", "x-amz-server-side-encryption", "x-amz-version-id"],
+    exposed_headers=[
+        "ETag",
+        "x-amz-delete-marker",
+        "x-amz-id-2",
+        "x-amz-request-id",
+        "x-amz-server-side-encryption",
+        "x-amz-version-id",
+    ],
 )
 
 
@@ -41,23 +49,27 @@ class _TopicTarget:
     def __init__(self, topic: sns.ITopic) -> None:
         self._topic = topic
 
-    def bind(self, rule: events.IRule, _id: str | None = None) -> events.RuleTargetConfig:
+    def bind(self, rule: IRuleRef, _id: str | None = None) -> events.RuleTargetConfig:
         self._topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgePublishesApprovals",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["sns:Publish"],
                 resources=[self._topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_arn}},
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
             )
         )
         return events.RuleTargetConfig(arn=self._topic.topic_arn)
 
 
+def _sagemaker_arn(names: GroupNames) -> str:
+    """The ARN prefix of the build account's SageMaker resources, as cdk-nag prints it."""
+    return f"arn:aws:sagemaker:{names.build_region}:{names.build_account}"
+
+
 def _registry_versions(names: GroupNames) -> dict[str, str]:
-    arn = f"arn:aws:sagemaker:{names.build_region}:{names.build_account}"
     return {
-        f"IAM5[Resource::{arn}:model-package/{names.model_package_group}/*]": (
+        f"IAM5[Resource::{_sagemaker_arn(names)}:model-package/{names.model_package_group}/*]": (
             "Versions of this group's one model package group, numbered as they are registered."
         )
     }
@@ -240,14 +252,16 @@ class BuildSupportStack(GovernedStack):
             )
         )
         role.add_to_policy(
-            iam.PolicyStatement(
-                sid="PullImages", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            )
+            iam.PolicyStatement(sid="PullImages", actions=["ecr:GetAuthorizationToken"], resources=["*"])
         )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PullImageLayers",
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
                 resources=[f"arn:{cdk.Aws.PARTITION}:ecr:{names.build_region}:*:repository/*"],
             )
         )
@@ -260,7 +274,12 @@ class BuildSupportStack(GovernedStack):
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="WriteJobLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ],
                 resources=[log_groups, f"{log_groups}:log-stream:*"],
             )
         )
@@ -276,7 +295,10 @@ class BuildSupportStack(GovernedStack):
         acknowledge(
             role,
             {
-                **bucket_access(logical_id(self.artifacts_bucket), "Read/write on this group's artifacts bucket and key only."),
+                **bucket_access(
+                    logical_id(self.artifacts_bucket),
+                    "Read/write on this group's artifacts bucket and key only.",
+                ),
                 "IAM5[Resource::*]": (
                     "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
                     "permissions; metrics are limited to SageMaker namespaces by condition."
@@ -339,7 +361,7 @@ class BuildSupportStack(GovernedStack):
             assumed_by=iam.AccountPrincipal(tooling).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": project_role_arn}}
             ),
-            description="Lets the tooling account's model build project create and start this group's SageMaker pipeline",
+            description="Lets the tooling account's model build project run this group's SageMaker pipeline",
             max_session_duration=cdk.Duration.hours(1),
         )
         pipeline_arn = self.format_arn(
@@ -373,8 +395,11 @@ class BuildSupportStack(GovernedStack):
         acknowledge(
             role,
             {
-                **bucket_access(logical_id(self.artifacts_bucket), "Read/write on this group's artifacts bucket and key only."),
-                f"IAM5[Resource::arn:aws:sagemaker:{names.build_region}:{names.build_account}:pipeline/{names.sagemaker_pipeline}/*]": (
+                **bucket_access(
+                    logical_id(self.artifacts_bucket),
+                    "Read/write on this group's artifacts bucket and key only.",
+                ),
+                f"IAM5[Resource::{_sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (
                     "Executions of this group's one SageMaker pipeline, whose ids are generated per run."
                 ),
                 **_registry_versions(names),

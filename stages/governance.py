@@ -47,7 +47,15 @@ class GovernedStack(cdk.Stack):
         stack_name: str | None = None,
         description: str | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, env=env, stack_name=stack_name, description=description)
+        # Stack tags go to CloudFormation (and on to every resource it tags); the aspect tags the template.
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            stack_name=stack_name,
+            description=description,
+            tags=dict(sorted(governance.tags.items())),
+        )
         self.governance = governance
         for key, value in sorted(governance.tags.items()):
             cdk.Tags.of(self).add(key, value)

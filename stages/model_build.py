@@ -105,7 +105,9 @@ class ModelBuildStack(GovernedStack):
             environment_variables={
                 name: codebuild.BuildEnvironmentVariable(value=value) for name, value in variables.items()
             },
-            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)),
+            logging=codebuild.LoggingOptions(
+                cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
+            ),
             timeout=cdk.Duration.hours(8),
         )
 

@@ -14,7 +14,10 @@ from constructs import IConstruct
 def acknowledge(construct: IConstruct, findings: Mapping[str, str]) -> None:
     """Acknowledge AwsSolutions findings (``"IAM5[Action::s3:List*]"``: reason) on one construct."""
     Validations.of(construct).acknowledge(
-        *(Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason) for rule, reason in findings.items())
+        *(
+            Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason)
+            for rule, reason in findings.items()
+        )
     )
 
 
@@ -48,7 +51,7 @@ def logical_id(construct: IConstruct) -> str:
     return cdk.Stack.of(construct).get_logical_id(resource)
 
 
-def acknowledge_codebuild_defaults(project: codebuild.Project) -> None:
+def acknowledge_codebuild_defaults(project: codebuild.IProject) -> None:
     """CodeBuild grants its role its own log streams and report groups, named per build."""
     stack = cdk.Stack.of(project)
     project_id = logical_id(project)

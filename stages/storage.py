@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -21,7 +22,10 @@ def customer_managed_key(scope: Construct, construct_id: str, *, description: st
 
 
 def access_logs_bucket(scope: Construct, construct_id: str, *, bucket_name: str | None = None) -> s3.Bucket:
-    """Where S3 delivers server access logs: SSE-S3, since the log delivery service cannot use a CMK."""
+    """Where S3 delivers server access logs: SSE-S3, since the log delivery service cannot use a CMK.
+
+    Any bucket of this account may deliver here: stacks of other stages cannot be named in advance.
+    """
     bucket = s3.Bucket(
         scope,
         construct_id,
@@ -32,6 +36,15 @@ def access_logs_bucket(scope: Construct, construct_id: str, *, bucket_name: str 
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
         removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="ThisAccountsBucketsDeliverLogs",
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects("*")],
+            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account}},
+        )
     )
     Validations.of(bucket).acknowledge(
         Acknowledgment(

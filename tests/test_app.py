@@ -1,0 +1,103 @@
+"""The app as users run it: bad input gets one clear line per problem, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, clean_environment, manifest_parameters, seedfarmer_environment
+
+
+def run_app(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "app.py", *args],
+        cwd=ROOT,
+        env=clean_environment(env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def with_groups(groups: list[dict[str, object]]) -> dict[str, str]:
+    env = seedfarmer_environment()
+    env["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"] = json.dumps(groups)
+    return env
+
+
+def example_groups() -> list[dict[str, object]]:
+    groups = next(p["value"] for p in manifest_parameters() if p["name"] == "deployment-groups")
+    assert isinstance(groups, list)
+    return groups
+
+
+def test_bad_account_is_named_in_the_users_spelling() -> None:
+    groups = example_groups()
+    groups[1]["buildEnvironment"]["account"] = "12345"  # type: ignore[index]
+    result = run_app(with_groups(groups))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'"
+    ]
+
+
+def test_every_problem_gets_its_own_line() -> None:
+    groups = example_groups()
+    groups[0]["sourceBrnach"] = groups[0].pop("sourceBranch")
+    groups[1]["buildEnvironment"]["type"] = "production"  # type: ignore[index]
+    env = with_groups(groups)
+    env["SEEDFARMER_PARAMETER_INFRA_REPO"] = json.dumps({"host": "github", "name": "infra"})
+    result = run_app(env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 4, lines
+    assert any(line.startswith("error: infra-repo.host: ") for line in lines)
+    assert "error: deployment-groups[0].sourceBranch: is required" in lines
+    assert "error: deployment-groups[0].sourceBrnach: unknown key (check its spelling)" in lines
+    assert any(line.startswith("error: deployment-groups[1].buildEnvironment.type: ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("missing", "hint"),
+    [("SEEDFARMER_PROJECT_NAME", "SEEDFARMER_PROJECT_NAME"), ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_ACCOUNT")],
+)
+def test_missing_context_says_what_to_set(missing: str, hint: str) -> None:
+    env = seedfarmer_environment()
+    del env[missing]
+    result = run_app(env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert hint in result.stderr
+    assert "set" in result.stderr
+
+
+def test_nothing_set_at_all_is_explained() -> None:
+    result = run_app({})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "error: infra-repo: is required" in result.stderr
+    assert "SEEDFARMER_PARAMETER_INFRA_REPO" in result.stderr
+
+
+def test_manifest_value_from_cannot_be_resolved_offline(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "name: models\nparameters:\n  - name: infra-repo\n    valueFrom:\n      parameterStore: /infra/repo\n"
+    )
+    result = run_app(
+        {
+            "CDK_CONTEXT_JSON": json.dumps(
+                {"manifest": str(manifest), "account": "111111111111", "region": "us-east-1"}
+            )
+        }
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "infra-repo: valueFrom (parameterStore) cannot be resolved offline" in result.stderr

@@ -1,0 +1,837 @@
+"""The input contract: every rule of settings.py, good and bad, with the exact problem line a user sees."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from settings import (
+    ApplicationSettings,
+    AutoScalingSettings,
+    EndpointSettings,
+    EnvironmentType,
+    SettingsError,
+    carried_environment,
+    load_settings,
+)
+
+# The README example.
+PARAMETERS: dict[str, Any] = {
+    "infra-repo": {"host": "codecommit", "name": "cdk-infra-repo"},
+    "model-build-repo": {"host": "codecommit", "name": "model-build-repo"},
+    "deployment-groups": [
+        {
+            "name": "experimenation-deployment-group",
+            "sourceBranch": "dev",
+            "buildEnvironment": {
+                "name": "experiment-env1",
+                "account": "123456789012",
+                "region": "us-east-1",
+                "type": "dev",
+            },
+            "deployEnvironments": [
+                {"name": "experiment-env2", "account": "123456789013", "type": "dev"},
+                {"name": "experiment-env3", "account": "123456789014", "type": "dev"},
+            ],
+        },
+        {
+            "name": "prod-deployment-group",
+            "sourceBranch": "main",
+            "buildEnvironment": {
+                "name": "prod-train-env",
+                "account": "123456789015",
+                "region": "us-east-1",
+                "type": "preprod",
+            },
+            "deployEnvironments": [
+                {"name": "prod-approval-env", "account": "123456789016", "type": "preprod"},
+                {"name": "prod-env", "account": "123456789017", "type": "prod"},
+            ],
+        },
+    ],
+}
+STRUCTURED = {"infra-repo", "model-build-repo", "deployment-groups", "tags"}
+BASELINE = {
+    "SEEDFARMER_PARAMETER_INFRA_REPO": json.dumps(PARAMETERS["infra-repo"]),
+    "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO": json.dumps(PARAMETERS["model-build-repo"]),
+    "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS": json.dumps(PARAMETERS["deployment-groups"]),
+    "SEEDFARMER_PROJECT_NAME": "mlops",
+    "SEEDFARMER_DEPLOYMENT_NAME": "demo",
+    "SEEDFARMER_MODULE_NAME": "sagemaker-model-cicd",
+    "CDK_DEFAULT_ACCOUNT": "111111111111",
+    "CDK_DEFAULT_REGION": "us-east-1",
+}
+
+# The rules as settings.py words them.
+ACCOUNT = "must be 12 digits"
+REGION = "must be an AWS region such as us-east-1"
+TYPE = "must be 'dev', 'preprod' or 'prod'"
+NAME = "must be 1-64 letters, digits or single hyphens, start with a letter and not end with a hyphen"
+REPO = "must be a CodeCommit repository name: 1-100 letters, digits, '.', '_' or '-', not ending in '.git'"
+BRANCH = (
+    "must be a git branch name: no spaces, '~', '^', ':', '?', '*', '[', '\\', '..', '//' or '@{', "
+    "no part starting with '.' or ending with '.lock', not starting with '-' or '/', "
+    "not ending with '/' or '.', not '@' or 'HEAD'"
+)
+FOLDER = (
+    "must be a relative folder inside the repository (letters, digits, '_', '-', '.' and '/'; "
+    "no leading '/', no '..')"
+)
+SEEDFARMER_NAME = "must be 1-128 letters, digits or hyphens, starting with a letter or digit"
+POLICY_NAME = "must be an IAM policy name (1-128 of letters, digits, +=,.@_-)"
+POLICY_ARN = "must be an IAM policy ARN such as arn:aws:iam::123456789012:policy/boundary"
+BUCKET_ARN = "must be an S3 bucket ARN such as arn:aws:s3:::my-access-logs"
+INSTANCE = "must be a SageMaker instance type such as ml.m5.xlarge"
+SSM = "must be an SSM parameter name such as /my-project/vpc/sg/id"
+TAG_KEY = "key must be 1-128 characters and not start with 'aws:'"
+UNKNOWN = "unknown key (check its spelling)"
+KNOWN = (
+    "known: infra-repo, model-build-repo, deployment-groups, permissions-boundary-name, "
+    "s3-access-logs-bucket-arn, tags"
+)
+PROJECT_REQUIRED = (
+    "SEEDFARMER_PROJECT_NAME: is required "
+    "(seedfarmer sets it; outside seedfarmer, set SEEDFARMER_PROJECT_NAME)"
+)
+
+REMOVE = object()
+G0, G1 = "deployment-groups[0]", "deployment-groups[1]"
+B0, B1 = f"{G0}.buildEnvironment", f"{G1}.buildEnvironment"
+ENDPOINT = f"{G1}.deployEnvironments[1].endpoint"
+SCALING = {"minCapacity": 1, "maxCapacity": 4, "targetInvocationsPerInstance": 100}
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """Nothing but the README example, whatever the shell running the tests exports."""
+    for name in list(os.environ):
+        if name.startswith(("SEEDFARMER_", "CDK_DEFAULT_")):
+            monkeypatch.delenv(name)
+    for name, value in BASELINE.items():
+        monkeypatch.setenv(name, value)
+    return monkeypatch
+
+
+def variable(parameter: str) -> str:
+    return "SEEDFARMER_PARAMETER_" + parameter.replace("-", "_").upper()
+
+
+def set_parameter(env: pytest.MonkeyPatch, parameter: str, value: Any) -> None:
+    """As seedfarmer does: structured values JSON-encoded, strings as they are."""
+    env.setenv(variable(parameter), json.dumps(value) if parameter in STRUCTURED else value)
+
+
+def edit(env: pytest.MonkeyPatch, path: str, value: Any) -> None:
+    """Set (or with REMOVE delete) what ``path``, in the user's spelling, names inside the baseline."""
+    parameter, *steps = [
+        int(index) if index else key for index, key in re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)
+    ]
+    if not steps:
+        if value is REMOVE:
+            env.delenv(variable(str(parameter)))
+        else:
+            set_parameter(env, str(parameter), value)
+        return
+    document = copy.deepcopy(PARAMETERS[str(parameter)])
+    target = document
+    for step in steps[:-1]:
+        target = target[step] if isinstance(step, int) else target.setdefault(step, {})
+    if value is REMOVE:
+        del target[steps[-1]]
+    else:
+        target[steps[-1]] = value
+    set_parameter(env, str(parameter), document)
+
+
+def problems() -> list[str]:
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    return caught.value.problems
+
+
+# --- the baseline and its defaults ---------------------------------------------------------------------
+
+
+def test_readme_example_loads_with_defaults() -> None:
+    settings = load_settings()
+    params = settings.parameters
+    assert (params.infra_repo.host, params.infra_repo.name) == ("codecommit", "cdk-infra-repo")
+    assert (params.infra_repo.branch, params.infra_repo.path) == ("main", ".")
+    assert (params.model_build_repo.host, params.model_build_repo.name) == ("codecommit", "model-build-repo")
+    assert params.permissions_boundary_name is None
+    assert params.s3_access_logs_bucket_arn is None
+    assert params.tags == {}
+    assert [g.name for g in params.deployment_groups] == [
+        "experimenation-deployment-group",
+        "prod-deployment-group",
+    ]
+    dev, prod = params.deployment_groups
+    assert dev.source_branch == "dev"
+    assert (dev.build_environment.account, dev.build_environment.region) == ("123456789012", "us-east-1")
+    assert dev.build_environment.type is EnvironmentType.DEV
+    assert [(e.name, e.account, e.type) for e in prod.deploy_environments] == [
+        ("prod-approval-env", "123456789016", EnvironmentType.PREPROD),
+        ("prod-env", "123456789017", EnvironmentType.PROD),
+    ]
+    assert dev.build_environment.endpoint == EndpointSettings(
+        instance_type="ml.m5.xlarge",
+        initial_instance_count=1,
+        auto_scaling=None,
+        data_capture_percentage=0,
+        vpc=True,
+        subnet_ids_parameter=None,
+        security_group_id_parameter=None,
+    )
+    assert (settings.seedfarmer.project_name, settings.seedfarmer.deployment_name) == ("mlops", "demo")
+    assert settings.seedfarmer.module_name == "sagemaker-model-cicd"
+    assert settings.seedfarmer.permissions_boundary_arn is None
+    assert (settings.tooling.account, settings.tooling.region) == ("111111111111", "us-east-1")
+
+
+def test_only_prod_needs_approval_by_default() -> None:
+    groups = load_settings().parameters.deployment_groups
+    approvals = {
+        env.name: env.needs_approval
+        for group in groups
+        for env in (group.build_environment, *group.deploy_environments)
+    }
+    assert approvals == {
+        "experiment-env1": False,
+        "experiment-env2": False,
+        "experiment-env3": False,
+        "prod-train-env": False,
+        "prod-approval-env": False,
+        "prod-env": True,
+    }
+
+
+# --- good values ---------------------------------------------------------------------------------------
+
+
+def _group(settings: ApplicationSettings, index: int = 0) -> Any:
+    return settings.parameters.deployment_groups[index]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "read", "expected"),
+    [
+        ("infra-repo.branch", "release/1.2", lambda s: s.parameters.infra_repo.branch, "release/1.2"),
+        ("infra-repo.path", "modules/sagemaker-model-cicd", lambda s: s.parameters.infra_repo.path, None),
+        ("infra-repo.path", "./modules/a_b.c", lambda s: s.parameters.infra_repo.path, None),
+        ("infra-repo.name", "Infra.Repo_With-Long-Name", lambda s: s.parameters.infra_repo.name, None),
+        ("infra-repo.name", "r" * 100, lambda s: s.parameters.infra_repo.name, None),
+        ("model-build-repo.name", "models_2", lambda s: s.parameters.model_build_repo.name, None),
+        (f"{G0}.sourceBranch", "feature/JIRA-42_new.model", lambda s: _group(s).source_branch, None),
+        (f"{G0}.sourceBranch", "users/a@b/fix", lambda s: _group(s).source_branch, None),
+        (f"{G0}.name", "A", lambda s: _group(s).name, None),
+        (f"{G0}.name", "a" * 64, lambda s: _group(s).name, None),
+        (f"{G0}.name", "Group-2-B", lambda s: _group(s).name, None),
+        (f"{B0}.name", "Train1", lambda s: _group(s).build_environment.name, None),
+        (f"{B0}.region", "us-gov-west-1", lambda s: _group(s).build_environment.region, None),
+        (f"{B0}.region", "cn-northwest-1", lambda s: _group(s).build_environment.region, None),
+        (f"{B0}.region", "ap-southeast-5", lambda s: _group(s).build_environment.region, None),
+        (f"{B0}.region", "us-isob-east-1", lambda s: _group(s).build_environment.region, None),
+        (f"{B0}.type", "prod", lambda s: _group(s).build_environment.type, EnvironmentType.PROD),
+        (f"{B0}.account", "000000000000", lambda s: _group(s).build_environment.account, None),
+        (f"{G0}.deployEnvironments", REMOVE, lambda s: _group(s).deploy_environments, ()),
+        (f"{G0}.deployEnvironments", [], lambda s: _group(s).deploy_environments, ()),
+        (f"{B1}.name", "experiment-env1", lambda s: _group(s, 1).build_environment.name, None),
+        (
+            "permissions-boundary-name",
+            "Org+Boundary=1,a.b@c_d-e",
+            lambda s: s.parameters.permissions_boundary_name,
+            None,
+        ),
+        (
+            "s3-access-logs-bucket-arn",
+            "arn:aws:s3:::org-tooling-access-logs",
+            lambda s: s.parameters.s3_access_logs_bucket_arn,
+            None,
+        ),
+        (
+            "s3-access-logs-bucket-arn",
+            "arn:aws-us-gov:s3:::logs.bucket",
+            lambda s: s.parameters.s3_access_logs_bucket_arn,
+            None,
+        ),
+        ("tags", {}, lambda s: s.parameters.tags, None),
+        (
+            "tags",
+            {"CostCenter": "ml-4242", "k" * 128: "v" * 256, "empty": ""},
+            lambda s: s.parameters.tags,
+            None,
+        ),
+        (
+            f"{ENDPOINT}.dataCapturePercentage",
+            0,
+            lambda s: _group(s, 1).deploy_environments[1].endpoint.data_capture_percentage,
+            None,
+        ),
+        (
+            f"{ENDPOINT}.dataCapturePercentage",
+            100,
+            lambda s: _group(s, 1).deploy_environments[1].endpoint.data_capture_percentage,
+            None,
+        ),
+        (f"{ENDPOINT}.vpc", False, lambda s: _group(s, 1).deploy_environments[1].endpoint.vpc, None),
+        (
+            f"{ENDPOINT}.autoScaling",
+            {"minCapacity": 2, "maxCapacity": 2, "targetInvocationsPerInstance": 1},
+            lambda s: _group(s, 1).deploy_environments[1].endpoint.auto_scaling,
+            AutoScalingSettings(min_capacity=2, max_capacity=2, target_invocations_per_instance=1),
+        ),
+        (
+            f"{G1}.deployEnvironments[1].endpoint",
+            {
+                "instanceType": "ml.g5.2xlarge",
+                "initialInstanceCount": 2,
+                "autoScaling": SCALING,
+                "dataCapturePercentage": 20,
+                "vpc": True,
+                "subnetIdsParameter": "/mlops/vpc/subnets",
+                "securityGroupIdParameter": "/mlops/vpc/sg/id",
+            },
+            lambda s: _group(s, 1).deploy_environments[1].endpoint,
+            EndpointSettings(
+                instance_type="ml.g5.2xlarge",
+                initial_instance_count=2,
+                auto_scaling=AutoScalingSettings(
+                    min_capacity=1, max_capacity=4, target_invocations_per_instance=100
+                ),
+                data_capture_percentage=20,
+                vpc=True,
+                subnet_ids_parameter="/mlops/vpc/subnets",
+                security_group_id_parameter="/mlops/vpc/sg/id",
+            ),
+        ),
+    ],
+)
+def test_good_values_are_accepted(
+    env: pytest.MonkeyPatch, path: str, value: Any, read: Callable[[ApplicationSettings], Any], expected: Any
+) -> None:
+    edit(env, path, value)
+    assert read(load_settings()) == (value if expected is None else expected)
+
+
+@pytest.mark.parametrize(
+    ("variable_name", "value", "read"),
+    [
+        ("SEEDFARMER_PROJECT_NAME", "Machine-Learning-2", lambda s: s.seedfarmer.project_name),
+        ("SEEDFARMER_MODULE_NAME", "m" * 100, lambda s: s.seedfarmer.module_name),
+        (
+            "SEEDFARMER_PERMISSIONS_BOUNDARY_ARN",
+            "arn:aws:iam::111111111111:policy/seedfarmer/boundary",
+            lambda s: s.seedfarmer.permissions_boundary_arn,
+        ),
+        ("CDK_DEFAULT_REGION", "eu-west-1", lambda s: s.tooling.region),
+    ],
+)
+def test_good_context_values_are_accepted(
+    env: pytest.MonkeyPatch, variable_name: str, value: str, read: Callable[[ApplicationSettings], Any]
+) -> None:
+    env.setenv(variable_name, value)
+    assert read(load_settings()) == value
+
+
+# --- bad values: one exact line each -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        # infra-repo
+        ("infra-repo", "codecommit", "infra-repo: must be an object ({...}), got 'codecommit'"),
+        ("infra-repo.host", "github", "infra-repo.host: must be 'codecommit', got 'github'"),
+        ("infra-repo.host", REMOVE, "infra-repo.host: is required"),
+        ("infra-repo.name", REMOVE, "infra-repo.name: is required"),
+        ("infra-repo.name", "", "infra-repo.name: must not be empty"),
+        ("infra-repo.name", "my repo", f"infra-repo.name: {REPO}, got 'my repo'"),
+        ("infra-repo.name", "infra.git", f"infra-repo.name: {REPO}, got 'infra.git'"),
+        ("infra-repo.name", "dépôt", f"infra-repo.name: {REPO}, got 'dépôt'"),
+        ("infra-repo.name", "r" * 101, f"infra-repo.name: {REPO}, got {'r' * 60!r}... (101 characters)"),
+        ("infra-repo.branch", "", "infra-repo.branch: must not be empty"),
+        ("infra-repo.branch", "feature..x", f"infra-repo.branch: {BRANCH}, got 'feature..x'"),
+        ("infra-repo.path", "/abs/module", f"infra-repo.path: {FOLDER}, got '/abs/module'"),
+        ("infra-repo.path", "..", f"infra-repo.path: {FOLDER}, got '..'"),
+        ("infra-repo.path", "../sibling", f"infra-repo.path: {FOLDER}, got '../sibling'"),
+        ("infra-repo.path", "a/../b", f"infra-repo.path: {FOLDER}, got 'a/../b'"),
+        ("infra-repo.path", "module/..", f"infra-repo.path: {FOLDER}, got 'module/..'"),
+        ("infra-repo.path", "has space", f"infra-repo.path: {FOLDER}, got 'has space'"),
+        ("infra-repo.path", "", "infra-repo.path: must not be empty"),
+        ("infra-repo.paht", "module", f"infra-repo.paht: {UNKNOWN}"),
+        # model-build-repo
+        ("model-build-repo.host", "github", "model-build-repo.host: must be 'codecommit', got 'github'"),
+        ("model-build-repo.name", REMOVE, "model-build-repo.name: is required"),
+        ("model-build-repo.branch", "main", f"model-build-repo.branch: {UNKNOWN}"),
+        # deployment-groups
+        ("deployment-groups", [], "deployment-groups: must list at least one deployment group"),
+        ("deployment-groups", {}, "deployment-groups: must be a list ([...])"),
+        (
+            "deployment-groups",
+            [{**PARAMETERS["deployment-groups"][0], "sourceBranch": "a b"}],
+            f"{G0}.sourceBranch: {BRANCH}, got 'a b'",
+        ),
+        ("deployment-groups[0]", "dev", "deployment-groups[0]: must be an object ({...}), got 'dev'"),
+        (
+            f"{B1}.account",
+            "12345",
+            "deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'",
+        ),
+        (f"{B1}.account", "1234567890123", f"{B1}.account: {ACCOUNT}, got '1234567890123'"),
+        (f"{B1}.account", "12345678901a", f"{B1}.account: {ACCOUNT}, got '12345678901a'"),
+        (f"{B1}.account", "١٢٣٤٥٦٧٨٩٠١٢", f"{B1}.account: {ACCOUNT}, got '١٢٣٤٥٦٧٨٩٠١٢'"),
+        (f"{B1}.account", 123456789012, f"{B1}.account: must be a string (in quotes), got 123456789012"),
+        (f"{G0}.deployEnvironments[1].account", "", f"{G0}.deployEnvironments[1].account: must not be empty"),
+        (f"{G0}.deployEnvironments[1].account", REMOVE, f"{G0}.deployEnvironments[1].account: is required"),
+        (f"{B0}.region", "useast1", f"{B0}.region: {REGION}, got 'useast1'"),
+        (f"{B0}.region", "US-EAST-1", f"{B0}.region: {REGION}, got 'US-EAST-1'"),
+        (f"{B0}.region", "us-east", f"{B0}.region: {REGION}, got 'us-east'"),
+        (f"{B0}.region", REMOVE, f"{B0}.region: is required"),
+        (f"{G0}.deployEnvironments[0].region", "us-east-1", f"{G0}.deployEnvironments[0].region: {UNKNOWN}"),
+        (f"{B0}.type", "staging", f"{B0}.type: {TYPE}, got 'staging'"),
+        (f"{B0}.type", "Prod", f"{B0}.type: {TYPE}, got 'Prod'"),
+        (f"{G1}.deployEnvironments[0].type", REMOVE, f"{G1}.deployEnvironments[0].type: is required"),
+        (f"{G0}.name", "my_group", f"{G0}.name: {NAME}, got 'my_group'"),
+        (f"{G0}.name", "1group", f"{G0}.name: {NAME}, got '1group'"),
+        (f"{G0}.name", "group-", f"{G0}.name: {NAME}, got 'group-'"),
+        (f"{G0}.name", "a--b", f"{G0}.name: {NAME}, got 'a--b'"),
+        (f"{G0}.name", "a" * 65, f"{G0}.name: {NAME}, got {'a' * 60!r}... (65 characters)"),
+        (f"{G0}.name", "", f"{G0}.name: must not be empty"),
+        (f"{G0}.name", REMOVE, f"{G0}.name: is required"),
+        (f"{B0}.name", "train env", f"{B0}.name: {NAME}, got 'train env'"),
+        (
+            f"{G1}.deployEnvironments[1].name",
+            "prod.env",
+            f"{G1}.deployEnvironments[1].name: {NAME}, got 'prod.env'",
+        ),
+        (f"{G0}.sourceBranch", "", f"{G0}.sourceBranch: must not be empty"),
+        (f"{G0}.sourceBranch", REMOVE, f"{G0}.sourceBranch: is required"),
+        (f"{G0}.sourceBranch", 42, f"{G0}.sourceBranch: must be a string (in quotes), got 42"),
+        *(
+            (f"{G0}.sourceBranch", branch, f"{G0}.sourceBranch: {BRANCH}, got {branch!r}")
+            for branch in [
+                "feature..x",
+                "-x",
+                "/x",
+                "feature/",
+                "release.",
+                "x.lock",
+                "x.lock/y",
+                ".hidden",
+                "a/.b",
+                "has space",
+                "a~1",
+                "a^",
+                "a:b",
+                "a?",
+                "a*",
+                "a[b",
+                "a\\b",
+                "a//b",
+                "a@{b",
+                "@",
+                "HEAD",
+                "tab\there",
+            ]
+        ),
+        (f"{G0}.sourceBrnach", "dev", "deployment-groups[0].sourceBrnach: unknown key (check its spelling)"),
+        (f"{G0}.source_branch", "dev", f"{G0}.source_branch: {UNKNOWN}"),
+        (f"{G0}.buildEnvironment", REMOVE, f"{G0}.buildEnvironment: is required"),
+        (f"{G0}.deployEnvironments", {}, f"{G0}.deployEnvironments: must be a list ([...])"),
+        (
+            f"{G0}.deployEnvironments[0].acount",
+            "123456789013",
+            f"{G0}.deployEnvironments[0].acount: {UNKNOWN}",
+        ),
+        (
+            f"{B0}.requireApproval",
+            "yes please",
+            f"{B0}.requireApproval: must be true or false, got 'yes please'",
+        ),
+        # endpoint
+        (f"{ENDPOINT}.instanceType", "m5.xlarge", f"{ENDPOINT}.instanceType: {INSTANCE}, got 'm5.xlarge'"),
+        (f"{ENDPOINT}.instanceType", "ml.m5", f"{ENDPOINT}.instanceType: {INSTANCE}, got 'ml.m5'"),
+        (
+            f"{ENDPOINT}.initialInstanceCount",
+            0,
+            f"{ENDPOINT}.initialInstanceCount: must be at least 1, got 0",
+        ),
+        (
+            f"{ENDPOINT}.initialInstanceCount",
+            101,
+            f"{ENDPOINT}.initialInstanceCount: must be at most 100, got 101",
+        ),
+        (
+            f"{ENDPOINT}.initialInstanceCount",
+            1.5,
+            f"{ENDPOINT}.initialInstanceCount: must be a whole number, got 1.5",
+        ),
+        (
+            f"{ENDPOINT}.autoScaling",
+            {**SCALING, "minCapacity": 3, "maxCapacity": 2},
+            f"{ENDPOINT}.autoScaling: minCapacity (3) must not exceed maxCapacity (2)",
+        ),
+        (
+            f"{ENDPOINT}.autoScaling",
+            {**SCALING, "minCapacity": 0},
+            f"{ENDPOINT}.autoScaling.minCapacity: must be at least 1, got 0",
+        ),
+        (
+            f"{ENDPOINT}.autoScaling",
+            {"minCapacity": 1, "maxCapacity": 2},
+            f"{ENDPOINT}.autoScaling.targetInvocationsPerInstance: is required",
+        ),
+        (
+            f"{ENDPOINT}.dataCapturePercentage",
+            -1,
+            f"{ENDPOINT}.dataCapturePercentage: must be at least 0, got -1",
+        ),
+        (
+            f"{ENDPOINT}.dataCapturePercentage",
+            101,
+            f"{ENDPOINT}.dataCapturePercentage: must be at most 100, got 101",
+        ),
+        (f"{ENDPOINT}.vpc", "maybe", f"{ENDPOINT}.vpc: must be true or false, got 'maybe'"),
+        (f"{ENDPOINT}.subnetIdsParameter", "subnets", f"{ENDPOINT}.subnetIdsParameter: {SSM}, got 'subnets'"),
+        (f"{ENDPOINT}.instanceTyp", "ml.m5.xlarge", f"{ENDPOINT}.instanceTyp: {UNKNOWN}"),
+        # optional parameters
+        (
+            "permissions-boundary-name",
+            "bad name",
+            f"permissions-boundary-name: {POLICY_NAME}, got 'bad name'",
+        ),
+        (
+            "permissions-boundary-name",
+            "arn:aws:iam::123456789012:policy/b",
+            f"permissions-boundary-name: {POLICY_NAME}, got 'arn:aws:iam::123456789012:policy/b'",
+        ),
+        (
+            "s3-access-logs-bucket-arn",
+            "my-bucket",
+            f"s3-access-logs-bucket-arn: {BUCKET_ARN}, got 'my-bucket'",
+        ),
+        (
+            "s3-access-logs-bucket-arn",
+            "arn:aws:s3:::My_Bucket",
+            f"s3-access-logs-bucket-arn: {BUCKET_ARN}, got 'arn:aws:s3:::My_Bucket'",
+        ),
+        ("tags", {"aws:cost": "x"}, f"tags['aws:cost']: {TAG_KEY}"),
+        ("tags", {"AWS:Cost": "x"}, f"tags['AWS:Cost']: {TAG_KEY}"),
+        ("tags", {"": "x"}, "tags['']: key must not be empty"),
+        ("tags", {"k" * 129: "x"}, f"tags[{'k' * 129!r}]: {TAG_KEY}"),
+        (
+            "tags",
+            {"team": "v" * 257},
+            f"tags['team']: must be at most 256 characters, got {'v' * 60!r}... (257 characters)",
+        ),
+        ("tags", {"team": 1}, "tags['team']: must be a string (in quotes), got 1"),
+        ("tags", ["team"], "tags: must be an object ({...})"),
+    ],
+)
+def test_bad_values_are_reported_in_the_users_spelling(
+    env: pytest.MonkeyPatch, path: str, value: Any, problem: str
+) -> None:
+    edit(env, path, value)
+    assert problems() == [problem]
+
+
+@pytest.mark.parametrize(
+    ("variable_name", "value", "problem"),
+    [
+        (
+            "SEEDFARMER_PROJECT_NAME",
+            "my project",
+            f"SEEDFARMER_PROJECT_NAME: {SEEDFARMER_NAME}, got 'my project'",
+        ),
+        (
+            "SEEDFARMER_DEPLOYMENT_NAME",
+            "demo_1",
+            f"SEEDFARMER_DEPLOYMENT_NAME: {SEEDFARMER_NAME}, got 'demo_1'",
+        ),
+        ("SEEDFARMER_MODULE_NAME", "-cicd", f"SEEDFARMER_MODULE_NAME: {SEEDFARMER_NAME}, got '-cicd'"),
+        ("SEEDFARMER_MODULE_NAME", "", "SEEDFARMER_MODULE_NAME: must not be empty"),
+        (
+            "SEEDFARMER_PERMISSIONS_BOUNDARY_ARN",
+            "boundary",
+            f"SEEDFARMER_PERMISSIONS_BOUNDARY_ARN: {POLICY_ARN}, got 'boundary'",
+        ),
+        ("CDK_DEFAULT_ACCOUNT", "1111", f"CDK_DEFAULT_ACCOUNT: {ACCOUNT}, got '1111'"),
+        ("CDK_DEFAULT_REGION", "mars", f"CDK_DEFAULT_REGION: {REGION}, got 'mars'"),
+    ],
+)
+def test_bad_context_values_are_reported_by_variable(
+    env: pytest.MonkeyPatch, variable_name: str, value: str, problem: str
+) -> None:
+    env.setenv(variable_name, value)
+    assert problems() == [problem]
+
+
+# --- uniqueness ----------------------------------------------------------------------------------------
+
+
+def test_group_names_are_unique_ignoring_case(env: pytest.MonkeyPatch) -> None:
+    edit(env, f"{G1}.name", "Experimenation-Deployment-Group")
+    assert problems() == [
+        "deployment-groups: group names must be unique (ignoring case), repeated: "
+        "[0] 'experimenation-deployment-group', [1] 'Experimenation-Deployment-Group'"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("build", "deploy", "repeated"),
+    [
+        (
+            "prod-train-env",
+            ["prod-train-env", "prod-env"],
+            "buildEnvironment 'prod-train-env', deployEnvironments[0] 'prod-train-env'",
+        ),
+        (
+            "train",
+            ["Prod-Env", "prod-env"],
+            "deployEnvironments[0] 'Prod-Env', deployEnvironments[1] 'prod-env'",
+        ),
+        (
+            "a",
+            ["a", "b", "B"],
+            "buildEnvironment 'a', deployEnvironments[0] 'a'; "
+            "deployEnvironments[1] 'b', deployEnvironments[2] 'B'",
+        ),
+    ],
+)
+def test_environment_names_are_unique_within_a_group(
+    env: pytest.MonkeyPatch, build: str, deploy: list[str], repeated: str
+) -> None:
+    group = copy.deepcopy(PARAMETERS["deployment-groups"][1])
+    group["buildEnvironment"]["name"] = build
+    group["deployEnvironments"] = [
+        {"name": name, "account": f"12345678902{i}", "type": "dev"} for i, name in enumerate(deploy)
+    ]
+    set_parameter(env, "deployment-groups", [PARAMETERS["deployment-groups"][0], group])
+    assert problems() == [
+        f"{G1}: environment names must be unique within a group (ignoring case), repeated: {repeated}"
+    ]
+
+
+def test_environment_names_may_repeat_across_groups(env: pytest.MonkeyPatch) -> None:
+    edit(env, f"{G1}.deployEnvironments[0].name", "experiment-env2")
+    assert load_settings().parameters.deployment_groups[1].deploy_environments[0].name == "experiment-env2"
+
+
+# --- approval ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "type_", "require_approval", "needs_approval"),
+    [
+        (f"{G1}.deployEnvironments[1]", "prod", REMOVE, True),
+        (f"{G1}.deployEnvironments[1]", "prod", False, False),
+        (f"{G1}.deployEnvironments[1]", "prod", True, True),
+        (f"{G1}.deployEnvironments[1]", "preprod", REMOVE, False),
+        (f"{G1}.deployEnvironments[1]", "preprod", True, True),
+        (f"{G1}.deployEnvironments[1]", "dev", True, True),
+        (f"{G1}.deployEnvironments[1]", "dev", False, False),
+        (B1, "prod", REMOVE, True),
+        (B1, "prod", False, False),
+        (B1, "dev", True, True),
+    ],
+)
+def test_prod_needs_approval_unless_overridden(
+    env: pytest.MonkeyPatch, path: str, type_: str, require_approval: object, needs_approval: bool
+) -> None:
+    groups = copy.deepcopy(PARAMETERS["deployment-groups"])
+    environment = groups[1]["buildEnvironment"] if path == B1 else groups[1]["deployEnvironments"][1]
+    environment["type"] = type_
+    if require_approval is not REMOVE:
+        environment["requireApproval"] = require_approval
+    set_parameter(env, "deployment-groups", groups)
+    group = load_settings().parameters.deployment_groups[1]
+    chosen = group.build_environment if path == B1 else group.deploy_environments[1]
+    assert chosen.needs_approval is needs_approval
+
+
+# --- missing, unknown and unparsable variables ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable_name", "problem"),
+    [
+        (
+            "SEEDFARMER_PARAMETER_INFRA_REPO",
+            "infra-repo: is required "
+            "(add it to the module's parameters, passed as SEEDFARMER_PARAMETER_INFRA_REPO)",
+        ),
+        (
+            "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO",
+            "model-build-repo: is required "
+            "(add it to the module's parameters, passed as SEEDFARMER_PARAMETER_MODEL_BUILD_REPO)",
+        ),
+        (
+            "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS",
+            "deployment-groups: is required "
+            "(add it to the module's parameters, passed as SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS)",
+        ),
+        ("SEEDFARMER_PROJECT_NAME", PROJECT_REQUIRED),
+        (
+            "SEEDFARMER_DEPLOYMENT_NAME",
+            "SEEDFARMER_DEPLOYMENT_NAME: is required "
+            "(seedfarmer sets it; outside seedfarmer, set SEEDFARMER_DEPLOYMENT_NAME)",
+        ),
+        (
+            "SEEDFARMER_MODULE_NAME",
+            "SEEDFARMER_MODULE_NAME: is required "
+            "(seedfarmer sets it; outside seedfarmer, set SEEDFARMER_MODULE_NAME)",
+        ),
+        (
+            "CDK_DEFAULT_ACCOUNT",
+            "CDK_DEFAULT_ACCOUNT: is required (the CDK CLI sets it from your AWS credentials; "
+            "else set CDK_DEFAULT_ACCOUNT to the tooling account's ID)",
+        ),
+        (
+            "CDK_DEFAULT_REGION",
+            "CDK_DEFAULT_REGION: is required (the CDK CLI sets it from your AWS credentials; "
+            "else set CDK_DEFAULT_REGION to the tooling region)",
+        ),
+    ],
+)
+def test_missing_variable_names_the_variable_to_set(
+    env: pytest.MonkeyPatch, variable_name: str, problem: str
+) -> None:
+    env.delenv(variable_name)
+    assert problems() == [problem]
+
+
+def test_variables_are_read_exactly_as_spelled(env: pytest.MonkeyPatch) -> None:
+    """A lower-case variable is neither read nor carried, so it must not count."""
+    env.delenv("SEEDFARMER_PROJECT_NAME")
+    env.setenv("seedfarmer_project_name", "mlops")
+    env.setenv("seedfarmer_parameter_tags", "not json")
+    assert problems() == [PROJECT_REQUIRED]
+
+
+@pytest.mark.parametrize(
+    "variable_name", ["SEEDFARMER_PARAMETER_FOO_BAR", "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUP"]
+)
+def test_unknown_parameter_is_rejected(env: pytest.MonkeyPatch, variable_name: str) -> None:
+    env.setenv(variable_name, "x")
+    name = variable_name.removeprefix("SEEDFARMER_PARAMETER_").lower().replace("_", "-")
+    assert problems() == [f"{name}: unknown parameter ({variable_name}); {KNOWN}"]
+
+
+@pytest.mark.parametrize("parameter", sorted(STRUCTURED))
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("not json", "Expecting value: line 1 column 1 (char 0)"),
+        (
+            "{'host': 'codecommit'}",
+            "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        ),
+        ("", "Expecting value: line 1 column 1 (char 0)"),
+    ],
+)
+def test_invalid_json_is_reported_by_parameter_name(
+    env: pytest.MonkeyPatch, parameter: str, text: str, reason: str
+) -> None:
+    env.setenv(variable(parameter), text)
+    assert problems() == [f"{parameter}: is not valid JSON ({variable(parameter)}): {reason}"]
+
+
+def test_several_problems_are_all_reported_one_line_each(env: pytest.MonkeyPatch) -> None:
+    groups = copy.deepcopy(PARAMETERS["deployment-groups"])
+    groups[0]["sourceBrnach"] = "dev"
+    groups[1]["buildEnvironment"]["account"] = "12345"
+    groups[1]["deployEnvironments"][1]["type"] = "production"
+    set_parameter(env, "deployment-groups", groups)
+    env.setenv(variable("model-build-repo"), "{")
+    env.setenv(variable("tags"), "[")
+    env.setenv("SEEDFARMER_PARAMETER_FOO_BAR", "x")
+    set_parameter(env, "s3-access-logs-bucket-arn", "my-bucket")
+    env.delenv("SEEDFARMER_PROJECT_NAME")
+    env.setenv("CDK_DEFAULT_REGION", "mars")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert caught.value.problems == [
+        f"foo-bar: unknown parameter (SEEDFARMER_PARAMETER_FOO_BAR); {KNOWN}",
+        "model-build-repo: is not valid JSON (SEEDFARMER_PARAMETER_MODEL_BUILD_REPO): "
+        "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)",
+        "tags: is not valid JSON (SEEDFARMER_PARAMETER_TAGS): Expecting value: line 1 column 2 (char 1)",
+        "deployment-groups[0].sourceBrnach: unknown key (check its spelling)",
+        "deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'",
+        f"deployment-groups[1].deployEnvironments[1].type: {TYPE}, got 'production'",
+        f"s3-access-logs-bucket-arn: {BUCKET_ARN}, got 'my-bucket'",
+        PROJECT_REQUIRED,
+        f"CDK_DEFAULT_REGION: {REGION}, got 'mars'",
+    ]
+    assert str(caught.value) == "\n".join(caught.value.problems)
+    assert all("\n" not in line and "Traceback" not in line for line in caught.value.problems)
+
+
+# --- what the pipelines carry --------------------------------------------------------------------------
+
+
+def test_carried_environment_is_exactly_the_module_inputs(env: pytest.MonkeyPatch) -> None:
+    extra = {
+        "SEEDFARMER_PARAMETER_TAGS": json.dumps({"team": "ml"}),
+        "SEEDFARMER_PERMISSIONS_BOUNDARY_ARN": "arn:aws:iam::111111111111:policy/boundary",
+    }
+    ignored = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "HOME": "/root",
+        "AWS_REGION": "eu-west-1",
+        "SEEDFARMER_MODULE_METADATA": "{}",
+        "SEEDFARMER_MODULE_ROLE_ARN": "arn:aws:iam::111111111111:role/module",
+        "CDK_DEFAULT_PROFILE": "default",
+        "MY_SEEDFARMER_PROJECT_NAME": "other",
+        "APPROVED_MODEL_INFO": "{}",
+    }
+    for name, value in {**extra, **ignored}.items():
+        env.setenv(name, value)
+    carried = load_settings().carried_environment
+    assert carried == {**BASELINE, **extra}
+    assert list(carried) == sorted(carried)
+
+
+def test_carried_environment_of_any_mapping() -> None:
+    environ = {
+        "PATH": "/bin",
+        "SEEDFARMER_PARAMETER_ANYTHING": "1",
+        "SEEDFARMER_MODULE_METADATA": "",
+        "SEEDFARMER_MODULE_NAME": "m",
+        "CDK_DEFAULT_ACCOUNT": "111111111111",
+        "CDK_DEFAULT_OUTDIR": "cdk.out",
+    }
+    assert carried_environment(environ) == {
+        "CDK_DEFAULT_ACCOUNT": "111111111111",
+        "SEEDFARMER_MODULE_NAME": "m",
+        "SEEDFARMER_PARAMETER_ANYTHING": "1",
+    }
+
+
+# --- stack name ----------------------------------------------------------------------------------------
+
+
+def test_stack_name_is_project_deployment_module() -> None:
+    assert load_settings().stack_name == "mlops-demo-sagemaker-model-cicd"
+
+
+def test_long_stack_name_is_never_shortened(env: pytest.MonkeyPatch) -> None:
+    project, deployment, module = "Machine-Learning-Platform-" + "p" * 14, "production-" + "d" * 29, "m" * 46
+    for name, value in [("PROJECT", project), ("DEPLOYMENT", deployment), ("MODULE", module)]:
+        env.setenv(f"SEEDFARMER_{name}_NAME", value)
+    stack_name = load_settings().stack_name
+    assert stack_name == f"{project}-{deployment}-{module}"
+    assert len(stack_name) == 128
+
+
+def test_stack_name_beyond_cloudformations_limit_is_reported(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SEEDFARMER_MODULE_NAME", "m" * 118)
+    assert problems() == [
+        "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
+        "'<project>-<deployment>-<module>' would be 129 characters; CloudFormation allows at most 128"
+    ]

@@ -1,0 +1,460 @@
+"""What the module deploys, read from the shared synths: snapshots for drift, assertions for intent."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.conftest import TOOLING_ACCOUNT, Synth
+
+BUILD_VARIABLES = {
+    "AWS_REGION",
+    "ASSUME_ROLE_ARN",
+    "SAGEMAKER_PIPELINE_ROLE_ARN",
+    "SAGEMAKER_PIPELINE_NAME",
+    "SAGEMAKER_PIPELINE_DESCRIPTION",
+    "MODEL_PACKAGE_GROUP_NAME",
+    "ARTIFACT_BUCKET",
+    "ARTIFACT_BUCKET_KMS_KEY",
+    "ENV_TYPE",
+    "PROJECT_NAME",
+}
+STACK_NAME = "mlops-demo-models-sagemaker-model-cicd"
+
+
+def template(synth: Synth, suffix: str) -> Template:
+    return Template.from_json(synth.stack(suffix).template)
+
+
+def test_snapshots(example_synth: Synth, snapshot: SnapshotAssertion) -> None:
+    """Every stack of the README example; read a diff before accepting it (--snapshot-update)."""
+    json_snapshot = snapshot.use_extension(JSONSnapshotExtension)
+    for name in sorted(example_synth.stacks):
+        assert example_synth.stacks[name].template == json_snapshot(name=name.replace("/", "."))
+
+
+def test_stacks_land_in_the_right_accounts_and_regions(example_synth: Synth) -> None:
+    placement = {name: (s.account, s.region) for name, s in example_synth.stacks.items()}
+    assert placement == {
+        "MlopsCicd": (TOOLING_ACCOUNT, "us-east-1"),
+        "MlopsCicd/experimenation-deployment-group/BuildSupport": ("123456789012", "us-east-1"),
+        "MlopsCicd/experimenation-deployment-group/ModelBuild": (TOOLING_ACCOUNT, "us-east-1"),
+        "MlopsCicd/prod-deployment-group/BuildSupport": ("123456789015", "us-east-1"),
+        "MlopsCicd/prod-deployment-group/ModelBuild": (TOOLING_ACCOUNT, "us-east-1"),
+    }
+
+
+def test_top_stack_is_named_for_seedfarmer(example_synth: Synth) -> None:
+    assert example_synth.stack("MlopsCicd").stack_name == STACK_NAME
+
+
+def test_infra_pipeline_self_mutates_from_the_infra_repo(example_synth: Synth) -> None:
+    top = template(example_synth, "MlopsCicd")
+    top.has_resource_properties(
+        "AWS::CodePipeline::Pipeline",
+        {
+            "Name": f"{STACK_NAME}-infra",
+            "PipelineType": "V2",
+            "Stages": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": "Source",
+                            "Actions": [
+                                Match.object_like(
+                                    {
+                                        "ActionTypeId": Match.object_like({"Provider": "CodeCommit"}),
+                                        "Configuration": Match.object_like(
+                                            {"RepositoryName": "cdk-infra-repo", "BranchName": "main"}
+                                        ),
+                                    }
+                                )
+                            ],
+                        }
+                    ),
+                    Match.object_like({"Name": "UpdatePipeline"}),
+                    Match.object_like({"Name": "experimenation-deployment-group"}),
+                    Match.object_like({"Name": "prod-deployment-group"}),
+                ]
+            ),
+        },
+    )
+
+
+def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> None:
+    projects = [
+        r["Properties"]
+        for _, _, r in example_synth.resources("AWS::CodeBuild::Project")
+        if "cdk synth" in json.dumps(r["Properties"]["Source"])
+    ]
+    assert len(projects) == 1
+    variables = {v["Name"]: v["Value"] for v in projects[0]["Environment"]["EnvironmentVariables"]}
+    assert variables["SEEDFARMER_PROJECT_NAME"] == "mlops"
+    assert variables["SEEDFARMER_MODULE_NAME"] == "models-sagemaker-model-cicd"
+    assert variables["CDK_DEFAULT_ACCOUNT"] == TOOLING_ACCOUNT
+    groups = json.loads(variables["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"])
+    assert [g["name"] for g in groups] == ["experimenation-deployment-group", "prod-deployment-group"]
+    assert "SEEDFARMER_MODULE_METADATA" not in variables
+    buildspec = json.loads(projects[0]["Source"]["BuildSpec"])
+    assert buildspec["phases"]["build"]["commands"] == [
+        "pip install -r requirements.txt",
+        "npm install -g aws-cdk@2.1148.1",
+        "cdk synth",
+    ]
+
+
+def test_pipeline_artifacts_are_encrypted_with_a_rotated_key(example_synth: Synth) -> None:
+    top = template(example_synth, "MlopsCicd")
+    top.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+    pipeline = next(r for _, _, r in example_synth.resources("AWS::CodePipeline::Pipeline"))
+    store = pipeline["Properties"]["ArtifactStore"]
+    assert store["EncryptionKey"]["Type"] == "KMS"
+
+
+def test_every_bucket_is_encrypted_versioned_private_and_tls_only(example_synth: Synth) -> None:
+    buckets = list(example_synth.resources("AWS::S3::Bucket"))
+    assert buckets
+    policies = {
+        json.dumps(r["Properties"]["Bucket"]): r["Properties"]["PolicyDocument"]["Statement"]
+        for _, _, r in example_synth.resources("AWS::S3::BucketPolicy")
+    }
+    for stack, logical_id, bucket in buckets:
+        props = bucket["Properties"]
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], logical_id
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, logical_id
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        statements = policies[json.dumps({"Ref": logical_id})]
+        assert any(
+            s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            for s in statements
+        ), f"{stack.display_name}/{logical_id} accepts plain HTTP"
+
+
+def test_artifacts_bucket_shares_reads_with_tooling_and_deploy_accounts(example_synth: Synth) -> None:
+    support = template(example_synth, "prod-deployment-group/BuildSupport")
+    support.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "OtherAccountsRead",
+                                "Principal": {
+                                    "AWS": [
+                                        _root(a) for a in ("111111111111", "123456789016", "123456789017")
+                                    ]
+                                },
+                            }
+                        ),
+                        Match.object_like(
+                            {"Sid": "ToolingAccountWrites", "Principal": {"AWS": _root(TOOLING_ACCOUNT)}}
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+    support.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "OtherAccountsDecryptThroughS3",
+                                "Condition": {
+                                    "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
+                                },
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+
+
+def _root(account: str) -> str:
+    return f"arn:aws:iam::{account}:root"
+
+
+def test_model_registry_is_shared_with_tooling_and_deploy_accounts(example_synth: Synth) -> None:
+    group = next(
+        r["Properties"]
+        for s, _, r in example_synth.resources("AWS::SageMaker::ModelPackageGroup")
+        if s.account == "123456789015"
+    )
+    statements = group["ModelPackageGroupPolicy"]["Statement"]
+    principals = json.dumps([s["Principal"] for s in statements])
+    for account in ("111111111111", "123456789016", "123456789017"):
+        assert f":iam::{account}:root" in principals
+    actions = {a for s in statements for a in s["Action"]}
+    assert actions == {
+        "sagemaker:DescribeModelPackageGroup",
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+        "sagemaker:CreateModel",
+    }
+
+
+def test_build_account_role_trusts_only_the_model_build_project(example_synth: Synth) -> None:
+    support = template(example_synth, "prod-deployment-group/BuildSupport")
+    roles = support.find_resources(
+        "AWS::IAM::Role", {"Properties": {"RoleName": Match.string_like_regexp("model-build-access$")}}
+    )
+    (role,) = roles.values()
+    (statement,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": _root(TOOLING_ACCOUNT)}
+    condition = json.dumps(statement["Condition"])
+    assert "aws:PrincipalArn" in condition
+    tooling = template(example_synth, "prod-deployment-group/ModelBuild")
+    names = [r["Properties"].get("RoleName") for r in tooling.find_resources("AWS::IAM::Role").values()]
+    assert any(n and n.endswith("model-build-project") and n in condition for n in names)
+
+
+def test_model_build_project_gets_exactly_the_contract_variables(example_synth: Synth) -> None:
+    build = template(example_synth, "prod-deployment-group/ModelBuild")
+    (project,) = build.find_resources("AWS::CodeBuild::Project").values()
+    variables = {v["Name"]: v["Value"] for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert set(variables) == BUILD_VARIABLES
+    assert variables["AWS_REGION"] == "us-east-1"
+    assert variables["ENV_TYPE"] == "preprod"
+    assert variables["PROJECT_NAME"] == "mlops"
+    assert variables["MODEL_PACKAGE_GROUP_NAME"].endswith("-models")
+
+
+def test_model_build_project_may_only_assume_its_build_account_role(example_synth: Synth) -> None:
+    build = template(example_synth, "prod-deployment-group/ModelBuild")
+    (project,) = build.find_resources("AWS::CodeBuild::Project").values()
+    role_ref = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    policies = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in build.find_resources("AWS::IAM::Policy").values()
+        if {"Ref": role_ref} in p["Properties"]["Roles"]
+    ]
+    statements = [s for doc in policies for s in doc]
+    assumes = [s for s in statements if "sts:AssumeRole" in json.dumps(s["Action"])]
+    assert len(assumes) == 1
+    assert "123456789015:role/" in json.dumps(assumes[0]["Resource"])
+    allowed = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    unexpected = {
+        a for a in allowed if not a.startswith(("logs:", "codebuild:", "s3:", "kms:", "sts:AssumeRole"))
+    }
+    assert not unexpected
+
+
+def test_model_build_pipeline_runs_on_the_group_branch(example_synth: Synth) -> None:
+    build = template(example_synth, "experimenation-deployment-group/ModelBuild")
+    build.has_resource_properties(
+        "AWS::CodePipeline::Pipeline",
+        {
+            "PipelineType": "V2",
+            "Stages": Match.array_with(
+                [
+                    Match.object_like(
+                        {
+                            "Name": "Source",
+                            "Actions": [
+                                Match.object_like(
+                                    {
+                                        "Configuration": Match.object_like(
+                                            {
+                                                "RepositoryName": "model-build-repo",
+                                                "BranchName": "dev",
+                                                "PollForSourceChanges": False,
+                                            }
+                                        )
+                                    }
+                                )
+                            ],
+                        }
+                    )
+                ]
+            ),
+        },
+    )
+    build.has_resource_properties(
+        "AWS::Events::Rule",
+        {"EventPattern": Match.object_like({"detail": Match.object_like({"referenceName": ["dev"]})})},
+    )
+
+
+def test_approval_topic_is_encrypted_with_a_key_eventbridge_can_use(example_synth: Synth) -> None:
+    support = template(example_synth, "prod-deployment-group/BuildSupport")
+    support.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    support.has_resource_properties(
+        "AWS::KMS::Key",
+        {
+            "KeyPolicy": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "events.amazonaws.com"}})]
+                )
+            }
+        },
+    )
+    support.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Action": "sns:Subscribe", "Principal": {"AWS": _root(TOOLING_ACCOUNT)}}
+                        ),
+                        Match.object_like(
+                            {
+                                "Action": "sns:Publish",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                                "Condition": {"ArnEquals": {"aws:SourceArn": Match.any_value()}},
+                            }
+                        ),
+                    ]
+                )
+            }
+        },
+    )
+    support.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.sagemaker"],
+                "detail-type": ["SageMaker Model Package State Change"],
+                "detail": {
+                    "ModelPackageGroupName": [Match.string_like_regexp("-models$")],
+                    "ModelApprovalStatus": ["Approved"],
+                },
+            }
+        },
+    )
+
+
+def test_log_groups_have_a_retention(example_synth: Synth) -> None:
+    groups = list(example_synth.resources("AWS::Logs::LogGroup"))
+    assert groups
+    assert all("RetentionInDays" in r["Properties"] for _, _, r in groups)
+
+
+def test_metadata_output_lists_the_pipelines(example_synth: Synth) -> None:
+    outputs = example_synth.stack("MlopsCicd").template["Outputs"]
+    metadata = json.loads(outputs["metadata"]["Value"])
+    assert metadata["InfraPipelineName"] == f"{STACK_NAME}-infra"
+    groups = metadata["DeploymentGroups"]
+    assert set(groups) == {"experimenation-deployment-group", "prod-deployment-group"}
+    prod = groups["prod-deployment-group"]
+    assert prod["BuildAccount"] == "123456789015"
+    assert prod["DeployAccounts"] == ["123456789016", "123456789017"]
+    assert prod["ApprovalTopicArn"].startswith("arn:aws:sns:us-east-1:123456789015:")
+
+
+# Long names, a boundary, tags, a user access-log bucket and a build region unlike the tooling one.
+
+NAME_LIMITS = {
+    ("AWS::IAM::Role", "RoleName"): (64, r"[\w+=,.@-]+"),
+    ("AWS::S3::Bucket", "BucketName"): (63, r"[a-z0-9][a-z0-9-]*[a-z0-9]"),
+    ("AWS::SageMaker::ModelPackageGroup", "ModelPackageGroupName"): (63, r"[a-z0-9](-*[a-z0-9])*"),
+    ("AWS::SNS::Topic", "TopicName"): (256, r"[A-Za-z0-9_-]+"),
+    ("AWS::CodePipeline::Pipeline", "Name"): (100, r"[A-Za-z0-9.@_-]+"),
+}
+
+
+@pytest.mark.parametrize(("kind", "prop"), list(NAME_LIMITS))
+def test_names_fit_their_service_limits(long_names_synth: Synth, kind: str, prop: str) -> None:
+    limit, pattern = NAME_LIMITS[(kind, prop)]
+    names = [
+        r["Properties"][prop]
+        for _, _, r in long_names_synth.resources(kind)
+        if isinstance(r["Properties"].get(prop), str)
+    ]
+    assert names
+    for name in names:
+        assert len(name) <= limit, name
+        assert re.fullmatch(pattern, name), name
+    assert len(names) == len(set(names))
+
+
+def test_stage_and_action_names_fit_codepipeline(long_names_synth: Synth) -> None:
+    for _, _, pipeline in long_names_synth.resources("AWS::CodePipeline::Pipeline"):
+        for stage in pipeline["Properties"]["Stages"]:
+            assert len(stage["Name"]) <= 100
+            for action in stage["Actions"]:
+                assert len(action["Name"]) <= 100
+
+
+def test_top_stack_name_is_never_shortened(long_names_synth: Synth) -> None:
+    assert long_names_synth.stack("MlopsCicd").stack_name == (
+        "Machine-Learning-Platform-Project-Production-Deployment-Name-Sagemaker-Group-Sagemaker-Model-Cicd-Module-Name"
+    )
+
+
+def test_every_role_has_the_boundary_of_its_account(long_names_synth: Synth) -> None:
+    roles = list(long_names_synth.resources("AWS::IAM::Role"))
+    assert len(roles) > 10
+    for stack, logical_id, role in roles:
+        boundary = json.dumps(role["Properties"].get("PermissionsBoundary"))
+        if stack.account == TOOLING_ACCOUNT:
+            assert "policy/sf-boundary" in boundary, f"{stack.display_name}/{logical_id}"
+        else:
+            assert f"{stack.account}:policy/OrgPermissionsBoundary" in boundary, (
+                f"{stack.display_name}/{logical_id}"
+            )
+
+
+def test_every_stack_carries_the_seedfarmer_and_user_tags(long_names_synth: Synth) -> None:
+    expected = {
+        "SeedFarmerProjectName": "Machine-Learning-Platform-Project",
+        "SeedFarmerDeploymentName": "Production-Deployment-Name",
+        "SeedFarmerModuleName": "Sagemaker-Group-Sagemaker-Model-Cicd-Module-Name",
+        "CostCenter": "ml-4242",
+        "Owner": "platform",
+    }
+    for name, stack in long_names_synth.stacks.items():
+        assert expected.items() <= stack.tags.items(), name
+    for stack, logical_id, role in long_names_synth.resources("AWS::IAM::Role"):
+        tags = {t["Key"]: t["Value"] for t in role["Properties"].get("Tags", [])}
+        assert expected.items() <= tags.items(), f"{stack.display_name}/{logical_id}"
+
+
+def test_cross_region_support_stack_deploys_with_the_module(long_names_synth: Synth) -> None:
+    support = [s for name, s in long_names_synth.stacks.items() if "support-eu-west-1" in s.stack_name]
+    assert len(support) == 1
+    assert (support[0].account, support[0].region) == (TOOLING_ACCOUNT, "eu-west-1")
+    assert "/" not in support[0].display_name, "a top-level stack, deployed by seedfarmer's cdk deploy --all"
+
+
+def test_user_access_log_bucket_receives_tooling_logs(long_names_synth: Synth) -> None:
+    top = template(long_names_synth, "MlopsCicd")
+    top.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LoggingConfiguration": {
+                "DestinationBucketName": "org-tooling-access-logs",
+                "LogFilePrefix": Match.any_value(),
+            }
+        },
+    )
+
+
+def test_infra_pipeline_synthesizes_in_the_module_folder(long_names_synth: Synth) -> None:
+    synth = next(
+        r["Properties"]
+        for _, _, r in long_names_synth.resources("AWS::CodeBuild::Project")
+        if "cdk synth" in json.dumps(r["Properties"]["Source"])
+    )
+    buildspec = json.loads(synth["Source"]["BuildSpec"])
+    assert buildspec["phases"]["build"]["commands"][0] == "cd modules/sagemaker/sagemaker-model-cicd"
+    assert buildspec["artifacts"]["base-directory"] == "modules/sagemaker/sagemaker-model-cicd/cdk.out"
