@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import re
@@ -25,7 +24,7 @@ from seedfarmer.models import DeploySpec, ProjectSpec
 from seedfarmer.utils import upper_snake_case
 
 import stack
-from names import CODEPIPELINE, bounded
+from tests.conftest import Synth
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYSPEC = ROOT / "deployspec.yaml"
@@ -272,23 +271,30 @@ def test_modulestack_grants_only_what_the_deployspec_adds(template: dict[str, An
     assert set(by_action(template)) == {"codepipeline:StartPipelineExecution", "sts:AssumeRole"}
 
 
-def test_modulestack_scopes_start_pipeline_to_this_modules_infra_pipeline(template: dict[str, Any]) -> None:
-    resource = by_action(template)["codepipeline:StartPipelineExecution"]["Resource"]
-    pattern = resource["Fn::Sub"].replace("${AWS::Partition}", "aws")
-    pattern = pattern.replace("${AWS::Region}", "us-east-1").replace("${AWS::AccountId}", "111111111111")
-    values = {"ProjectName": "mlops", "DeploymentName": "demo", "ModuleName": "models-cicd"}
-    for name, value in values.items():
-        pattern = pattern.replace(f"${{{name}}}", value)
-    assert "$" not in pattern
+def test_modulestack_scopes_start_pipeline_to_this_modules_pipelines(template: dict[str, Any]) -> None:
+    """Tags, not names: a long or mixed-case project would otherwise miss a name pattern."""
+    statement = by_action(template)["codepipeline:StartPipelineExecution"]
+    assert statement["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:*"
+    }
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "aws:ResourceTag/SeedFarmerDeploymentName": {"Ref": "DeploymentName"},
+            "aws:ResourceTag/SeedFarmerModuleName": {"Ref": "ModuleName"},
+        },
+        "StringEqualsIgnoreCase": {"aws:ResourceTag/SeedFarmerProjectName": {"Ref": "ProjectName"}},
+    }
 
-    def arn(pipeline: str) -> str:
-        return f"arn:aws:codepipeline:us-east-1:111111111111:{pipeline}"
 
-    # As stack.MlopsCicdStack names it.
-    infra = bounded(f"{'-'.join(values.values())}-infra", CODEPIPELINE)
-    assert fnmatch.fnmatchcase(arn(infra), pattern)
-    assert not fnmatch.fnmatchcase(arn("mlops-demo-other-module-infra"), pattern)
-    assert not fnmatch.fnmatchcase(arn("mlops-prod-models-cicd-infra"), pattern)
+def test_infra_pipeline_carries_the_tags_the_modulestack_checks(example_synth: Synth) -> None:
+    (pipeline,) = [
+        r
+        for s, _, r in example_synth.resources("AWS::CodePipeline::Pipeline")
+        if s.display_name == "MlopsCicd"
+    ]
+    tags = {t["Key"]: t["Value"] for t in pipeline["Properties"]["Tags"]}
+    assert tags["SeedFarmerDeploymentName"] == "demo"
+    assert tags["SeedFarmerModuleName"] == "models-sagemaker-model-cicd"
 
 
 def test_modulestack_assumes_only_this_accounts_cdk_bootstrap_roles(template: dict[str, Any]) -> None:
