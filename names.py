@@ -114,3 +114,11 @@ class GroupNames:
     @property
     def approval_trigger_function(self) -> str:
         return self._name("approval-trigger", LAMBDA_FUNCTION)
+
+    def endpoint(self, environment_name: str) -> str:
+        """One SageMaker endpoint per group and environment, named the same for every model version.
+
+        Callers invoke it by this name, so it never carries a model or settings hash. The environment
+        name is kept whole (shortened with a hash only past 24 characters); the prefix gives way first.
+        """
+        return self._name(bounded(environment_name, 24, lowercase=True), SAGEMAKER_NAME, lowercase=True)

@@ -1,0 +1,596 @@
+"""Deploy accounts: one SageMaker endpoint per group and environment, serving the approved model version.
+
+The deploy pipeline synthesizes this stack with the approved model it read from the group's SSM parameter
+(``APPROVED_MODEL_INFO``). Before any model is approved the stack is a placeholder that the pipeline never
+deploys.
+
+Names. The endpoint's name is stable (:meth:`names.GroupNames.endpoint`), so callers never change it. Every
+SageMaker model and endpoint config property but tags forces a replacement, which a fixed name would turn
+into a "name already exists" failure, so those two are named after a hash of everything that shapes them
+(the approved model and the variant's settings): a new model version or new variant settings make new ones,
+the endpoint is updated in place to the new config (SageMaker's blue/green update, no downtime), and
+CloudFormation deletes the old ones in its cleanup phase. Same inputs, byte-identical template. The subnet
+and security group ids are read from SSM at deploy time, so only the parameters' names are in the hash: a
+new value alone would replace the model under its old name and fail; it applies with the next revision.
+
+Auto scaling and instance type changes. SageMaker refuses an endpoint update that changes the instance
+type of a variant registered with Application Auto Scaling, and CloudFormation cannot deregister first: it
+deletes resources that left the template (or were replaced) only in its cleanup phase, after the endpoint
+update, so giving the scalable target a new logical id alone changes nothing. The variant's *name* is
+therefore derived from its instance type (``ml.m5.xlarge`` -> ``ml-m5-xlarge``): a new instance type is a
+new variant (with its own scalable target, registered after the update), never a changed one, and the
+old variant's target is deleted in the cleanup phase. A new model version keeps the variant name, which
+SageMaker allows under auto scaling; ``RetainAllVariantProperties`` keeps the instance count the scaler
+chose instead of resetting it to the initial count on every model update. (SageMaker documents the refusal
+for a changed instance type; it does not document removing a registered variant. Should it refuse that
+too, the update fails: deregister the old variant's target by hand, then deploy again.)
+
+No assets: nothing here is uploaded (no Lambda, no auto-delete custom resource), so the deploy account
+needs only a bootstrap, and the template is the whole deployment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from names import HASH_LENGTH, SAGEMAKER_NAME, GroupNames, bounded, short_hash
+from settings import (
+    APPROVED_MODEL_INFO_VARIABLE,
+    AutoScalingSettings,
+    BuildEnvironmentSettings,
+    DeployEnvironmentSettings,
+    EndpointSettings,
+    EnvironmentType,
+    SettingsError,
+)
+from stages.governance import Governance, GovernedStack
+from stages.nag import acknowledge, logical_id
+from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
+
+# Instance families with local NVMe instance storage. SageMaker encrypts those volumes with a hardware
+# module on the instance and rejects a KmsKeyId for them: "You can't request a KmsKeyId when using an
+# instance type with local storage ... the call to CreateEndpointConfig fails" (CreateEndpointConfig API
+# reference, KmsKeyId). Which families those are is EC2's instance store table ("Instance store volume
+# limits for EC2 instances"), here for the families SageMaker offers for hosting, training or processing.
+# EBS-only families (m5, c5, r5, m6i, c7i, g5g, p2, p3, inf1, inf2, t2, ...) get the stack's key, and so does
+# a family missing here: CreateEndpointConfig then fails before anything changes; add the family here.
+# fmt: off
+NVME_FAMILIES = frozenset({
+    "m5d", "m6gd", "m6id", "m7gd",  # general purpose
+    "c5d", "c6gd", "c6id", "c7gd",  # compute optimized
+    "r5d", "r6gd", "r6id", "r7gd",  # memory optimized
+    "i3en",  # storage optimized
+    "g4dn", "g4ad", "g5", "g6", "g6e", "g7e",  # accelerated: G (NVIDIA, AMD)
+    "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200",  # accelerated: P
+    "dl1", "trn1", "trn1n", "trn2",  # accelerated: Gaudi, Trainium (Inferentia is EBS-only)
+})
+# fmt: on
+_INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.[a-z0-9]+", re.ASCII)
+
+
+def nvme_instance(instance_type: str) -> bool:
+    """Whether ``instance_type`` (``ml.<family>.<size>``) has local NVMe storage, so takes no volume key."""
+    match = _INSTANCE_TYPE.fullmatch(instance_type)
+    if not match:
+        raise ValueError(f"not a SageMaker instance type such as ml.m5.xlarge: {instance_type!r}")
+    return match.group(1) in NVME_FAMILIES
+
+
+# --- the approved model --------------------------------------------------------------------------------
+
+NO_MODEL = "NONE"  # the approved-model parameter's value until a first version is approved
+_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
+_MODEL_PACKAGE_ARN = re.compile(
+    rf"arn:aws[a-z-]*:sagemaker:(?P<region>{_REGION}):(?P<account>\d{{12}}):"
+    r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)",
+    re.ASCII,
+)
+_MODEL_DATA_URL = re.compile(r"(?:s3|https)://[^/\s]+/?\S*", re.ASCII)
+_IMAGE_URI = re.compile(r"[^\s]{1,255}", re.ASCII)
+_FIELDS = {"modelPackageArn": "model_package_arn", "modelDataUrl": "model_data_url", "imageUri": "image_uri"}
+_ECHO_LIMIT = 80
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    """The approved model package version the deploy pipeline deploys, as the approval trigger recorded it."""
+
+    model_package_arn: str
+    model_data_url: str
+    image_uri: str
+
+    @property
+    def region(self) -> str:
+        return self._arn_part("region")
+
+    @property
+    def account(self) -> str:
+        return self._arn_part("account")
+
+    @property
+    def model_package_group(self) -> str:
+        return self._arn_part("group")
+
+    def _arn_part(self, part: str) -> str:
+        match = _MODEL_PACKAGE_ARN.fullmatch(self.model_package_arn)
+        assert match, self.model_package_arn  # parse_approved_model checked it
+        return match.group(part)
+
+
+def _echo(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= _ECHO_LIMIT else f"{text[:_ECHO_LIMIT]}... ({len(text)} characters)"
+
+
+def _problems(document: object) -> list[str]:
+    if not isinstance(document, dict):
+        return [f"must be a JSON object, got {type(document).__name__}"]
+    problems = [f"missing {key}" for key in _FIELDS if key not in document]
+    problems += [f"unknown key {key!r}" for key in document if key not in _FIELDS]
+    checks = (
+        (
+            "modelPackageArn",
+            _MODEL_PACKAGE_ARN,
+            "must be a model package version ARN such as "
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
+        ),
+        ("modelDataUrl", _MODEL_DATA_URL, "must be an s3:// or https:// URL"),
+        ("imageUri", _IMAGE_URI, "must be a container image URI (no spaces, at most 255 characters)"),
+    )
+    for key, pattern, rule in checks:
+        if key not in document:
+            continue
+        value = document[key]
+        if not isinstance(value, str) or not value:
+            problems.append(f"{key} must be a non-empty string, got {_echo(value)}")
+        elif not pattern.fullmatch(value):
+            problems.append(f"{key} {rule}, got {_echo(value)}")
+    return problems
+
+
+def parse_approved_model(raw: str | None) -> ApprovedModel | None:
+    """``APPROVED_MODEL_INFO`` as the approval trigger writes it; None while no version is approved.
+
+    Raises :class:`settings.SettingsError` with one line saying what is wrong.
+    """
+    if raw is None or raw.strip() in ("", NO_MODEL):
+        return None
+    where = f"{APPROVED_MODEL_INFO_VARIABLE}: "
+    expected = f"must be {NO_MODEL!r} or a JSON object with modelPackageArn, modelDataUrl and imageUri"
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise SettingsError(
+            [f"{where}{expected}; not valid JSON ({error.msg} at position {error.pos})"]
+        ) from None
+    problems = _problems(document)
+    if problems:
+        raise SettingsError([f"{where}{'; '.join(problems)}"])
+    return ApprovedModel(**{field: document[key] for key, field in _FIELDS.items()})
+
+
+# --- the stack -----------------------------------------------------------------------------------------
+
+DATA_CAPTURE_PREFIX = "data-capture"
+INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+SCALING_POLICY_NAME = "InvocationsPerInstance"
+
+
+def variant_name(instance_type: str) -> str:
+    """Named after its instance type, so changing the type makes a new variant rather than changing one."""
+    return bounded(instance_type.replace(".", "-"), SAGEMAKER_NAME)
+
+
+def revision_name(endpoint_name: str, revision: str) -> str:
+    """``<endpoint>-<hash8>``, at most 63 characters, for the model and endpoint config of one revision."""
+    return f"{bounded(endpoint_name, SAGEMAKER_NAME - HASH_LENGTH - 1, lowercase=True)}-{revision}"
+
+
+@dataclass(frozen=True)
+class _Vpc:
+    subnets_parameter: str
+    security_group_parameter: str
+
+
+class EndpointStack(GovernedStack):
+    """One group's endpoint in one deploy (or the build) account, in the build region."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: cdk.Environment,
+        governance: Governance,
+        names: GroupNames,
+        environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
+        project_name: str,
+        approved_model: ApprovedModel | None,
+        stack_name: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            governance=governance,
+            stack_name=stack_name,
+            description=f"SageMaker model CICD: {environment.name} endpoint of {names.prefix}",
+        )
+        if env.region != names.build_region:
+            # Model packages are regional: SageMaker serves them only in the region that registered them.
+            raise ValueError(
+                f"an endpoint stack belongs in the build region {names.build_region}, not {env.region}"
+            )
+        self.endpoint_name = names.endpoint(environment.name)
+        self.variant_name: str | None = None
+        self.revision: str | None = None
+        if approved_model is None:
+            # Never deployed: the deploy pipeline stops before this stage until a version is approved.
+            cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
+            return
+        _check_model_belongs_to_group(approved_model, names)
+        settings = environment.endpoint
+        vpc = (
+            _Vpc(
+                subnets_parameter=settings.subnet_ids_parameter or f"/{project_name}/vpc/subnets/private/ids",
+                security_group_parameter=settings.security_group_id_parameter or f"/{project_name}/vpc/sg/id",
+            )
+            if settings.vpc
+            else None
+        )
+        variant = self.variant_name = variant_name(settings.instance_type)
+        revision = self.revision = short_hash(_revision_material(approved_model, settings, vpc, variant))
+        name = revision_name(self.endpoint_name, revision)
+
+        volume_key = not nvme_instance(settings.instance_type)
+        capture = settings.data_capture_percentage > 0
+        key = (
+            customer_managed_key(
+                self, "EndpointKey", description=f"Encrypts {self.endpoint_name}'s volumes and data"
+            )
+            if volume_key or capture
+            else None
+        )
+        capture_bucket = self._data_capture_bucket(environment, key) if capture and key else None
+
+        subnets: list[str] = []
+        security_group = ""
+        if vpc:
+            subnets = ssm.StringListParameter.value_for_typed_list_parameter(
+                self, vpc.subnets_parameter, ssm.ParameterValueType.AWS_EC2_SUBNET_ID
+            )
+            security_group = ssm.StringParameter.value_for_string_parameter(
+                self, vpc.security_group_parameter
+            )
+
+        role = self._execution_role(
+            names, approved_model, security_group if vpc else None, capture_bucket, key
+        )
+        model = sagemaker.CfnModel(
+            self,
+            "Model",
+            model_name=name,
+            execution_role_arn=role.role_arn,
+            containers=[
+                sagemaker.CfnModel.ContainerDefinitionProperty(
+                    model_package_name=approved_model.model_package_arn
+                )
+            ],
+            vpc_config=(
+                sagemaker.CfnModel.VpcConfigProperty(security_group_ids=[security_group], subnets=subnets)
+                if vpc
+                else None
+            ),
+        )
+
+        endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "EndpointConfig",
+            endpoint_config_name=name,
+            kms_key_id=key.key_arn if key and volume_key else None,
+            production_variants=[
+                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                    variant_name=variant,
+                    model_name=model.attr_model_name,
+                    instance_type=settings.instance_type,
+                    initial_instance_count=settings.initial_instance_count,
+                    initial_variant_weight=1.0,
+                )
+            ],
+            data_capture_config=(
+                self._data_capture_config(capture_bucket, key, settings.data_capture_percentage)
+                if capture_bucket and key
+                else None
+            ),
+        )
+        scaled = settings.auto_scaling is not None
+        endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=endpoint_config.attr_endpoint_config_name,
+            # With a scaler, a new model version keeps the instance count it chose (not the initial count);
+            # weights and data capture still follow the new config.
+            retain_all_variant_properties=True if scaled else None,
+            exclude_retained_variant_properties=(
+                [
+                    sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
+                    for kind in ("DesiredWeight", "DataCaptureConfig")
+                ]
+                if scaled
+                else None
+            ),
+        )
+        if settings.auto_scaling is not None:
+            self._auto_scaling(endpoint, variant, settings.auto_scaling)
+        cdk.CfnOutput(
+            self, "EndpointName", value=endpoint.attr_endpoint_name, description="SageMaker endpoint"
+        )
+
+    def _data_capture_bucket(
+        self, environment: DeployEnvironmentSettings | BuildEnvironmentSettings, key: kms.IKey
+    ) -> s3.Bucket:
+        """Where captured requests and responses go; kept with the environment's data in preprod and prod."""
+        logs = access_logs_bucket(self, "AccessLogsBucket")
+        bucket = encrypted_bucket(
+            self, "DataCaptureBucket", key=key, access_logs=logs, logs_prefix="data-capture/"
+        )
+        if environment.type is EnvironmentType.DEV:
+            # Deleting a bucket that still holds captures fails (and leaves it); an auto-delete custom
+            # resource would add a Lambda asset, which endpoint stacks never carry.
+            bucket.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        return bucket
+
+    @staticmethod
+    def _data_capture_config(
+        bucket: s3.IBucket, key: kms.IKey, percentage: int
+    ) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+        return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+            enable_capture=True,
+            initial_sampling_percentage=percentage,
+            destination_s3_uri=f"s3://{bucket.bucket_name}/{DATA_CAPTURE_PREFIX}",
+            kms_key_id=key.key_arn,
+            capture_options=[
+                sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode=mode)
+                for mode in ("Input", "Output")
+            ],
+        )
+
+    def _execution_role(
+        self,
+        names: GroupNames,
+        model: ApprovedModel,
+        security_group: str | None,
+        capture_bucket: s3.IBucket | None,
+        key: kms.IKey | None,
+    ) -> iam.Role:
+        """What SageMaker does as the model: read its artefact, pull its image, log, and join the VPC."""
+        partition, region, account = self.partition, self.region, self.account
+        build = f"{names.build_region}:{names.build_account}"
+        artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}"
+        log_group = (
+            f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
+        )
+        ec2 = f"arn:{partition}:ec2:{region}:{account}"
+        statements = [
+            iam.PolicyStatement(
+                sid="ReadModelArtifacts",
+                actions=["s3:GetObject"],
+                resources=[f"{artifacts}/*"],
+            ),
+            iam.PolicyStatement(sid="ListModelArtifacts", actions=["s3:ListBucket"], resources=[artifacts]),
+            iam.PolicyStatement(
+                sid="DecryptModelArtifactsThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[f"arn:{partition}:kms:{build}:key/*"],
+                conditions={
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": names.artifacts_key_alias},
+                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
+                },
+            ),
+            iam.PolicyStatement(
+                sid="DescribeApprovedModelPackage",
+                actions=["sagemaker:DescribeModelPackage"],
+                resources=[model.model_package_arn],
+            ),
+            iam.PolicyStatement(
+                sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="PullModelImage",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
+            ),
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=[
+                    "logs:CreateLogGroup",
+                    "logs:DescribeLogStreams",
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                ],
+                resources=[log_group, f"{log_group}:log-stream:*"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishEndpointMetrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}},
+            ),
+        ]
+        findings: dict[str, str] = {
+            "IAM5[Resource::*]": (
+                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
+                "metrics are limited to SageMaker's endpoint namespace by condition."
+            ),
+            f"IAM5[Resource::arn:{partition}:s3:::{names.artifacts_bucket}/*]": (
+                "Read-only on objects of this group's one artifacts bucket: model versions are stored under "
+                "keys generated per training run."
+            ),
+            f"IAM5[Resource::arn:{partition}:kms:{build}:key/*]": (
+                "Decrypt only the key carrying this group's artifacts key alias (kms:ResourceAliases), and "
+                "only through S3 in the build region (kms:ViaService); its key id is unknown in this account."
+            ),
+            f"IAM5[Resource::arn:{partition}:ecr:{region}:*:repository/*]": (
+                "Model images live in AWS-owned framework repositories or the build account's, not known in "
+                "advance; image pulls only, in this region."
+            ),
+            f"IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/"
+            f"{self.endpoint_name}:log-stream:*]": (
+                "SageMaker writes one log stream per endpoint instance into this endpoint's own log group."
+            ),
+        }
+        if security_group is not None:
+            statements += [
+                iam.PolicyStatement(
+                    sid="CreateEndpointNetworkInterfaces",
+                    actions=["ec2:CreateNetworkInterface"],
+                    resources=[
+                        f"{ec2}:network-interface/*",
+                        f"{ec2}:subnet/*",
+                        f"{ec2}:security-group/{security_group}",
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="ManageEndpointNetworkInterfaces",
+                    actions=[
+                        "ec2:CreateNetworkInterfacePermission",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:DeleteNetworkInterfacePermission",
+                    ],
+                    resources=[f"{ec2}:network-interface/*"],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeEndpointNetwork",
+                    actions=[
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeDhcpOptions",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                    ],
+                    resources=["*"],
+                ),
+            ]
+            findings["IAM5[Resource::*]"] += (
+                " The ec2:Describe* calls SageMaker makes to place the endpoint in the VPC have none either."
+            )
+            findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:network-interface/*]"] = (
+                "SageMaker creates and deletes the endpoint's network interfaces, whose ids are generated, "
+                "in this account and region; creation is limited to the environment's security group."
+            )
+            findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:subnet/*]"] = (
+                "The endpoint's subnets are a list read from SSM at deploy time, which an IAM resource "
+                "cannot enumerate; interfaces are created only with the environment's security group."
+            )
+        if capture_bucket is not None and key is not None:
+            statements += [
+                iam.PolicyStatement(
+                    sid="WriteDataCapture",
+                    actions=["s3:PutObject"],
+                    resources=[capture_bucket.arn_for_objects(f"{DATA_CAPTURE_PREFIX}/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="EncryptDataCapture",
+                    actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
+                    resources=[key.key_arn],
+                ),
+            ]
+            findings[f"IAM5[Resource::<{logical_id(capture_bucket)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
+                "SageMaker writes captured requests and responses under keys it generates per hour and "
+                "instance, below this stack's own data capture prefix; writes only."
+            )
+        role = iam.Role(
+            self,
+            "ModelExecutionRole",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs {self.endpoint_name}'s model: reads its artefact, pulls its image, logs",
+            inline_policies={"ServeModel": iam.PolicyDocument(statements=statements)},
+            max_session_duration=cdk.Duration.hours(1),
+        )
+        acknowledge(role, findings)
+        return role
+
+    def _auto_scaling(
+        self, endpoint: sagemaker.CfnEndpoint, variant: str, scaling: AutoScalingSettings
+    ) -> None:
+        """Target tracking on invocations per instance, through SageMaker's service-linked role.
+
+        L1 on purpose: the L2 ``ScalableTarget`` always adds an IAM role of its own, which Application Auto
+        Scaling ignores for SageMaker (it uses its service-linked role).
+        """
+        # One target per variant: a new instance type is a new variant, and a new target (see the module doc).
+        target = appscaling.CfnScalableTarget(
+            self,
+            f"ScalableTarget{short_hash(variant)}",
+            service_namespace="sagemaker",
+            resource_id=f"endpoint/{endpoint.attr_endpoint_name}/variant/{variant}",
+            scalable_dimension=SCALABLE_DIMENSION,
+            min_capacity=scaling.min_capacity,
+            max_capacity=scaling.max_capacity,
+        )
+        appscaling.CfnScalingPolicy(
+            target,
+            "InvocationsPerInstance",
+            policy_name=SCALING_POLICY_NAME,
+            policy_type="TargetTrackingScaling",
+            scaling_target_id=target.ref,
+            target_tracking_scaling_policy_configuration=(
+                appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
+                    target_value=float(scaling.target_invocations_per_instance),
+                    predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
+                        predefined_metric_type=INVOCATIONS_METRIC
+                    ),
+                )
+            ),
+        )
+
+
+def _check_model_belongs_to_group(model: ApprovedModel, names: GroupNames) -> None:
+    """The role may read this group's artefacts only; another group's or region's model could never load."""
+    expected = (names.build_region, names.build_account, names.model_package_group)
+    found = (model.region, model.account, model.model_package_group.lower())
+    if found != expected:
+        raise SettingsError(
+            [
+                f"{APPROVED_MODEL_INFO_VARIABLE}: modelPackageArn must be a version of "
+                f"arn:aws:sagemaker:{expected[0]}:{expected[1]}:model-package-group/{expected[2]}, "
+                f"got {model.model_package_arn!r}"
+            ]
+        )
+
+
+def _revision_material(
+    model: ApprovedModel, settings: EndpointSettings, vpc: _Vpc | None, variant: str
+) -> str:
+    """Everything that shapes the model and endpoint config, canonically; auto scaling is not part of it."""
+    material: Mapping[str, Any] = {
+        "model": asdict(model),
+        "variant": {
+            "name": variant,
+            "instanceType": settings.instance_type,
+            "initialInstanceCount": settings.initial_instance_count,
+            "volumeKey": not nvme_instance(settings.instance_type),
+        },
+        "dataCapturePercentage": settings.data_capture_percentage,
+        "vpc": asdict(vpc) if vpc else None,
+    }
+    return json.dumps(material, sort_keys=True, separators=(",", ":"))

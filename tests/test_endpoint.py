@@ -1,0 +1,667 @@
+"""The endpoint stack: synthesized in-process with cdk-nag on, once for all variants (and once more to
+prove the output is deterministic); every other test reads those templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Match, Template
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+
+from names import SAGEMAKER_NAME, GroupNames
+from settings import (
+    AutoScalingSettings,
+    BuildEnvironmentSettings,
+    DeployEnvironmentSettings,
+    EndpointSettings,
+    EnvironmentType,
+    SettingsError,
+)
+from stages.endpoint import (
+    NVME_FAMILIES,
+    ApprovedModel,
+    EndpointStack,
+    nvme_instance,
+    parse_approved_model,
+)
+from stages.governance import Governance
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+REGION = "eu-west-1"
+BUILD_ACCOUNT = "222222222222"
+PROD_ACCOUNT = "333333333333"
+DEV_ACCOUNT = "444444444444"
+GOVERNANCE = Governance(
+    tags={"CostCenter": "ml-4242"}, tooling_account="111111111111", boundary_name="OrgBoundary"
+)
+NAMES = GroupNames(prefix="mlops-demo-models-cicd-fraud", build_account=BUILD_ACCOUNT, build_region=REGION)
+LONG_NAMES = GroupNames(
+    prefix="Machine-Learning-Platform-Project-Production-Deployment-Name-Sagemaker-Model-Cicd-Module-Name-"
+    "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X",
+    build_account=BUILD_ACCOUNT,
+    build_region=REGION,
+)
+SAGEMAKER_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+SCALING = AutoScalingSettings(min_capacity=2, max_capacity=6, target_invocations_per_instance=750)
+PROD = DeployEnvironmentSettings(
+    name="prod",
+    account=PROD_ACCOUNT,
+    type=EnvironmentType.PROD,
+    endpoint=EndpointSettings(
+        instance_type="ml.m5.xlarge",
+        initial_instance_count=2,
+        auto_scaling=SCALING,
+        data_capture_percentage=25,
+        vpc=True,
+    ),
+)
+PROD_BIGGER = PROD.model_copy(
+    update={"endpoint": PROD.endpoint.model_copy(update={"instance_type": "ml.m5.2xlarge"})}
+)
+GPU_DEV = DeployEnvironmentSettings(
+    name="dev",
+    account=DEV_ACCOUNT,
+    type=EnvironmentType.DEV,
+    endpoint=EndpointSettings(instance_type="ml.g5.2xlarge", vpc=False),
+)
+BUILD = BuildEnvironmentSettings(
+    name="train",
+    account=BUILD_ACCOUNT,
+    region=REGION,
+    type=EnvironmentType.DEV,
+    endpoint=EndpointSettings(
+        instance_type="ml.c5.large",
+        data_capture_percentage=10,
+        subnet_ids_parameter="/shared/network/subnets",
+        security_group_id_parameter="/shared/network/endpoint-sg",
+    ),
+)
+LONG = DeployEnvironmentSettings(
+    name="Deploy-Env-With-A-Long-Name-Too", account=PROD_ACCOUNT, type=EnvironmentType.PREPROD
+)
+
+
+def approved(version: int, names: GroupNames = NAMES) -> ApprovedModel:
+    return ApprovedModel(
+        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/{names.model_package_group}/{version}",
+        model_data_url=f"s3://{names.artifacts_bucket}/pipelines/run-{version}/model.tar.gz",
+        image_uri=IMAGE,
+    )
+
+
+@dataclass(frozen=True)
+class Case:
+    names: GroupNames
+    environment: DeployEnvironmentSettings
+    model: ApprovedModel | None
+
+
+CASES = {
+    "Placeholder": Case(NAMES, PROD, None),
+    "Prod": Case(NAMES, PROD, approved(3)),
+    "ProdNextVersion": Case(NAMES, PROD, approved(4)),
+    "ProdBigger": Case(NAMES, PROD_BIGGER, approved(3)),
+    "Gpu": Case(NAMES, GPU_DEV, approved(3)),
+    "Build": Case(NAMES, BUILD, approved(3)),
+    "Long": Case(LONG_NAMES, LONG, approved(3, LONG_NAMES)),
+}
+
+
+def build_app(outdir: Path) -> cdk.App:
+    app = cdk.App(context=CONTEXT, outdir=str(outdir))
+    for construct_id, case in CASES.items():
+        EndpointStack(
+            app,
+            construct_id,
+            env=cdk.Environment(account=case.environment.account, region=REGION),
+            governance=GOVERNANCE,
+            names=case.names,
+            environment=case.environment,
+            project_name="mlops",
+            approved_model=case.model,
+            stack_name=f"endpoint-{construct_id.lower()}",
+        )
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    outdir: Path
+    templates: dict[str, dict[str, Any]]
+    stacks: dict[str, EndpointStack]
+
+    def template(self, case: str) -> Template:
+        return Template.from_json(self.templates[case])
+
+    def resources(self, case: str, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.templates[case]["Resources"].items() if v["Type"] == kind}
+
+    def one(self, case: str, kind: str) -> dict[str, Any]:
+        found = list(self.resources(case, kind).values())
+        assert len(found) == 1, (case, kind, found)
+        return found[0]["Properties"]  # type: ignore[no-any-return]
+
+
+def synthesize(outdir: Path) -> Synthesized:
+    app = build_app(outdir)
+    app.synth()  # raises ValidationFailed on any open cdk-nag finding
+    stacks = {c.node.id: c for c in app.node.children if isinstance(c, EndpointStack)}
+    templates = {
+        case: json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
+        for case, stack in stacks.items()
+    }
+    return Synthesized(outdir, templates, stacks)
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("endpoint") / "cdk.out")
+
+
+# --- NVMe rule -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "nvme"),
+    [
+        ("ml.g5.2xlarge", True),
+        ("ml.g4dn.xlarge", True),
+        ("ml.g6.xlarge", True),
+        ("ml.g6e.12xlarge", True),
+        ("ml.p3dn.24xlarge", True),
+        ("ml.p4d.24xlarge", True),
+        ("ml.p4de.24xlarge", True),
+        ("ml.p5.48xlarge", True),
+        ("ml.p6-b200.48xlarge", True),
+        ("ml.m5d.large", True),
+        ("ml.c5d.xlarge", True),
+        ("ml.r5d.2xlarge", True),
+        ("ml.c6gd.large", True),
+        ("ml.trn1.2xlarge", True),
+        ("ml.trn1n.32xlarge", True),
+        ("ml.dl1.24xlarge", True),
+        ("ml.m5.xlarge", False),
+        ("ml.m5.large", False),
+        ("ml.c5.large", False),
+        ("ml.r5.large", False),
+        ("ml.m6i.xlarge", False),
+        ("ml.c7i.large", False),
+        ("ml.t2.medium", False),
+        ("ml.p3.2xlarge", False),
+        ("ml.inf1.xlarge", False),
+        ("ml.inf2.xlarge", False),
+        ("ml.g5g.xlarge", False),
+    ],
+)
+def test_nvme_instance(instance_type: str, nvme: bool) -> None:
+    assert nvme_instance(instance_type) is nvme
+
+
+@pytest.mark.parametrize("text", ["m5.xlarge", "ml.m5", "ml..xlarge", "", "ml.G5.xlarge"])
+def test_nvme_instance_rejects_what_is_not_an_instance_type(text: str) -> None:
+    with pytest.raises(ValueError, match="not a SageMaker instance type"):
+        nvme_instance(text)
+
+
+def test_nvme_families_are_bare_family_names() -> None:
+    assert all(re.fullmatch(r"[a-z0-9-]+", family) for family in NVME_FAMILIES)
+
+
+def test_volume_key_only_where_sagemaker_accepts_one(synth: Synthesized) -> None:
+    assert "KmsKeyId" in synth.one("Prod", "AWS::SageMaker::EndpointConfig")
+    assert "KmsKeyId" in synth.one("Build", "AWS::SageMaker::EndpointConfig")
+    gpu = synth.one("Gpu", "AWS::SageMaker::EndpointConfig")
+    assert "KmsKeyId" not in gpu
+    assert gpu["ProductionVariants"][0]["InstanceType"] == "ml.g5.2xlarge"
+    assert synth.resources("Gpu", "AWS::KMS::Key") == {}  # nothing else needs one there
+
+
+def test_volume_key_is_a_rotated_key_of_the_stack(synth: Synthesized) -> None:
+    config = synth.one("Prod", "AWS::SageMaker::EndpointConfig")
+    (key_id,) = synth.resources("Prod", "AWS::KMS::Key")
+    assert config["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert synth.one("Prod", "AWS::KMS::Key")["EnableKeyRotation"] is True
+
+
+# --- the approved model --------------------------------------------------------------------------------
+
+GOOD = approved(7)
+GOOD_JSON = json.dumps(
+    {
+        "imageUri": GOOD.image_uri,
+        "modelDataUrl": GOOD.model_data_url,
+        "modelPackageArn": GOOD.model_package_arn,
+    }
+)
+
+
+@pytest.mark.parametrize("raw", [None, "", "  ", "NONE", "NONE\n"])
+def test_no_approved_model(raw: str | None) -> None:
+    assert parse_approved_model(raw) is None
+
+
+def test_approved_model_as_the_trigger_writes_it() -> None:
+    assert parse_approved_model(GOOD_JSON) == GOOD
+    assert GOOD.region == REGION
+    assert GOOD.account == BUILD_ACCOUNT
+    assert GOOD.model_package_group == NAMES.model_package_group
+
+
+def _with(**changes: object) -> str:
+    document: dict[str, object] = json.loads(GOOD_JSON)
+    for key, value in changes.items():
+        if value is None:
+            del document[key]
+        else:
+            document[key] = value
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("{", "not valid JSON"),
+        ("none", "not valid JSON"),
+        ("[]", "must be a JSON object, got list"),
+        ('"arn:aws:sagemaker:eu-west-1:222222222222:model-package/g/1"', "must be a JSON object, got str"),
+        (_with(modelDataUrl=None), "missing modelDataUrl"),
+        (_with(extra="x"), "unknown key 'extra'"),
+        (_with(imageUri=""), "imageUri must be a non-empty string"),
+        (_with(modelPackageArn=3), "modelPackageArn must be a non-empty string, got 3"),
+        (
+            _with(modelPackageArn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package-group/group"),
+            "modelPackageArn must be a model package version ARN",
+        ),
+        (
+            _with(modelPackageArn=f"arn:aws:sagemaker:{REGION}:1234:model-package/group/1"),
+            "modelPackageArn must be a model package version ARN",
+        ),
+        (_with(modelDataUrl="/tmp/model.tar.gz"), "modelDataUrl must be an s3:// or https:// URL"),
+        (_with(imageUri="an image"), "imageUri must be a container image URI"),
+    ],
+)
+def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_approved_model(raw)
+    (line,) = caught.value.problems
+    assert line.startswith("APPROVED_MODEL_INFO: ")
+    assert expected in line
+    assert "\n" not in line
+    assert len(line) < 400
+
+
+def test_long_values_are_cut_short_in_messages() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_approved_model(_with(modelPackageArn="x" * 5000))
+    assert "(5002 characters)" in caught.value.problems[0]
+    assert len(caught.value.problems[0]) < 400
+
+
+def test_model_of_another_group_is_refused() -> None:
+    stranger = ApprovedModel(
+        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/someone-elses-models/1",
+        model_data_url="s3://bucket/model.tar.gz",
+        image_uri=IMAGE,
+    )
+    with pytest.raises(
+        SettingsError, match=r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud"
+    ):
+        EndpointStack(
+            cdk.App(context=CONTEXT),
+            "Stranger",
+            env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
+            governance=GOVERNANCE,
+            names=NAMES,
+            environment=PROD,
+            project_name="mlops",
+            approved_model=stranger,
+            stack_name="stranger",
+        )
+
+
+def test_endpoint_stacks_live_in_the_build_region() -> None:
+    with pytest.raises(ValueError, match="build region eu-west-1, not us-east-1"):
+        EndpointStack(
+            cdk.App(context=CONTEXT),
+            "Elsewhere",
+            env=cdk.Environment(account=PROD_ACCOUNT, region="us-east-1"),
+            governance=GOVERNANCE,
+            names=NAMES,
+            environment=PROD,
+            project_name="mlops",
+            approved_model=approved(1),
+            stack_name="elsewhere",
+        )
+
+
+# --- placeholder ---------------------------------------------------------------------------------------
+
+
+def test_placeholder_is_a_single_no_op(synth: Synthesized) -> None:
+    template = synth.templates["Placeholder"]
+    assert [r["Type"] for r in template["Resources"].values()] == ["AWS::CloudFormation::WaitConditionHandle"]
+    assert "Outputs" not in template
+    assert "SageMaker" not in json.dumps(template["Resources"])
+
+
+# --- names ---------------------------------------------------------------------------------------------
+
+
+def _names(synth: Synthesized, case: str) -> tuple[str, str, str]:
+    return (
+        synth.one(case, "AWS::SageMaker::Endpoint")["EndpointName"],
+        synth.one(case, "AWS::SageMaker::EndpointConfig")["EndpointConfigName"],
+        synth.one(case, "AWS::SageMaker::Model")["ModelName"],
+    )
+
+
+def test_endpoint_name_is_stable_while_model_and_config_names_follow_the_model(synth: Synthesized) -> None:
+    endpoint, config, model = _names(synth, "Prod")
+    next_endpoint, next_config, next_model = _names(synth, "ProdNextVersion")
+    assert endpoint == next_endpoint == NAMES.endpoint("prod") == "mlops-demo-models-cicd-fraud-prod"
+    assert config != next_config
+    assert model != next_model
+    assert re.fullmatch(rf"{endpoint}-[0-9a-f]{{8}}", config)
+    assert re.fullmatch(rf"{endpoint}-[0-9a-f]{{8}}", next_config)
+    # Same logical ids: CloudFormation updates the endpoint in place and replaces model and config.
+    prod, following = synth.templates["Prod"]["Resources"], synth.templates["ProdNextVersion"]["Resources"]
+    assert set(prod) == set(following)
+
+
+def test_instance_type_change_makes_a_new_variant_and_scalable_target(synth: Synthesized) -> None:
+    endpoint, config, _ = _names(synth, "Prod")
+    bigger_endpoint, bigger_config, _ = _names(synth, "ProdBigger")
+    assert endpoint == bigger_endpoint
+    assert config != bigger_config
+    variants = [
+        synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
+        for case in ("Prod", "ProdBigger")
+    ]
+    assert variants == ["ml-m5-xlarge", "ml-m5-2xlarge"]
+    targets = [
+        set(synth.resources(case, "AWS::ApplicationAutoScaling::ScalableTarget"))
+        for case in ("Prod", "ProdBigger")
+    ]
+    assert targets[0].isdisjoint(targets[1])
+    next_version = set(synth.resources("ProdNextVersion", "AWS::ApplicationAutoScaling::ScalableTarget"))
+    assert next_version == targets[0]  # a new model version keeps the variant and its scaling
+
+
+@pytest.mark.parametrize("case", ["Prod", "ProdNextVersion", "ProdBigger", "Gpu", "Build", "Long"])
+def test_sagemaker_names_fit(synth: Synthesized, case: str) -> None:
+    for name in _names(synth, case):
+        assert len(name) <= SAGEMAKER_NAME, name
+        assert SAGEMAKER_NAME_PATTERN.fullmatch(name), name
+    variant = synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
+    assert SAGEMAKER_NAME_PATTERN.fullmatch(variant)
+
+
+def test_long_names_are_shortened_but_distinct(synth: Synthesized) -> None:
+    endpoint, config, model = _names(synth, "Long")
+    assert len(endpoint) == SAGEMAKER_NAME
+    assert endpoint == LONG_NAMES.endpoint(LONG.name)
+    assert endpoint.startswith("machine-learning-platform")
+    assert endpoint != LONG_NAMES.endpoint("Deploy-Env-With-A-Long-Name-Too-2")
+    assert len(config) == len(model) == SAGEMAKER_NAME
+    assert LONG_NAMES.endpoint("prod").endswith("-prod")
+
+
+def test_same_inputs_give_identical_templates(synth: Synthesized, tmp_path: Path) -> None:
+    again = synthesize(tmp_path / "cdk.out")
+    for case, template in synth.templates.items():
+        first = (synth.outdir / f"{synth.stacks[case].artifact_id}.template.json").read_bytes()
+        second = (again.outdir / f"{again.stacks[case].artifact_id}.template.json").read_bytes()
+        assert first == second, case
+        assert template == again.templates[case]
+
+
+# --- model, role, network ------------------------------------------------------------------------------
+
+
+def test_model_serves_the_approved_package(synth: Synthesized) -> None:
+    model = synth.one("Prod", "AWS::SageMaker::Model")
+    assert model["Containers"] == [{"ModelPackageName": approved(3).model_package_arn}]
+    (role_id,) = synth.resources("Prod", "AWS::IAM::Role")
+    assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+
+
+def _parameters(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: p
+        for name, p in synth.templates[case].get("Parameters", {}).items()
+        if name != "BootstrapVersion"
+    }
+
+
+def test_vpc_from_ssm_parameters_at_deploy_time(synth: Synthesized) -> None:
+    vpc = synth.one("Prod", "AWS::SageMaker::Model")["VpcConfig"]
+    parameters = _parameters(synth, "Prod")
+    subnets, security_group = vpc["Subnets"]["Ref"], vpc["SecurityGroupIds"][0]["Ref"]
+    assert parameters[subnets] == {
+        "Type": "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>",
+        "Default": "/mlops/vpc/subnets/private/ids",
+    }
+    assert parameters[security_group] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": "/mlops/vpc/sg/id",
+    }
+    defaults = {p["Default"] for p in _parameters(synth, "Build").values()}
+    assert defaults == {"/shared/network/subnets", "/shared/network/endpoint-sg"}
+
+
+def test_no_vpc_when_turned_off(synth: Synthesized) -> None:
+    assert "VpcConfig" not in synth.one("Gpu", "AWS::SageMaker::Model")
+    assert _parameters(synth, "Gpu") == {}
+    assert "ec2:" not in json.dumps(synth.one("Gpu", "AWS::IAM::Role"))
+
+
+def _statements(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
+    role = synth.one(case, "AWS::IAM::Role")
+    (policy,) = role["Policies"]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
+    role = synth.one("Prod", "AWS::IAM::Role")
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+    ]
+    assert "ManagedPolicyArns" not in role
+    assert "FullAccess" not in json.dumps(synth.templates["Prod"])
+    assert role["PermissionsBoundary"] == f"arn:aws:iam::{PROD_ACCOUNT}:policy/OrgBoundary"
+    statements = _statements(synth, "Prod")
+    bucket = f"arn:aws:s3:::{NAMES.artifacts_bucket}"
+    assert statements["ReadModelArtifacts"]["Action"] == "s3:GetObject"
+    assert statements["ReadModelArtifacts"]["Resource"] == f"{bucket}/*"
+    assert statements["ListModelArtifacts"]["Resource"] == bucket
+    decrypt = statements["DecryptModelArtifactsThroughS3"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Resource"] == f"arn:aws:kms:{REGION}:{BUILD_ACCOUNT}:key/*"
+    assert decrypt["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": NAMES.artifacts_key_alias},
+        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
+    }
+    assert statements["DescribeApprovedModelPackage"]["Resource"] == approved(3).model_package_arn
+    assert statements["PullModelImage"]["Resource"] == f"arn:aws:ecr:{REGION}:*:repository/*"
+    assert statements["WriteEndpointLogs"]["Resource"][0].endswith(
+        f":log-group:/aws/sagemaker/Endpoints/{NAMES.endpoint('prod')}"
+    )
+    assert statements["PublishEndpointMetrics"]["Condition"] == {
+        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}
+    }
+    wildcard = {sid for sid, s in statements.items() if s["Resource"] == "*"}
+    assert wildcard == {"AuthenticateToEcr", "PublishEndpointMetrics", "DescribeEndpointNetwork"}
+
+
+def test_network_interfaces_only_with_the_environments_security_group(synth: Synthesized) -> None:
+    create = _statements(synth, "Prod")["CreateEndpointNetworkInterfaces"]
+    assert create["Action"] == "ec2:CreateNetworkInterface"
+    security_group = create["Resource"][2]["Fn::Join"][1]
+    assert security_group[0] == f"arn:aws:ec2:{REGION}:{PROD_ACCOUNT}:security-group/"
+    assert security_group[1]["Ref"] in _parameters(synth, "Prod")
+
+
+def test_data_capture_goes_encrypted_to_the_stacks_bucket(synth: Synthesized) -> None:
+    capture = synth.one("Prod", "AWS::SageMaker::EndpointConfig")["DataCaptureConfig"]
+    (key_id,) = synth.resources("Prod", "AWS::KMS::Key")
+    assert capture["EnableCapture"] is True
+    assert capture["InitialSamplingPercentage"] == 25
+    assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
+    assert capture["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    bucket_id = next(
+        k for k in synth.resources("Prod", "AWS::S3::Bucket") if k.startswith("DataCaptureBucket")
+    )
+    assert capture["DestinationS3Uri"] == {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/data-capture"]]}
+    template = synth.template("Prod")
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    Match.object_like(
+                        {
+                            "ServerSideEncryptionByDefault": {
+                                "KMSMasterKeyID": {"Fn::GetAtt": [key_id, "Arn"]},
+                                "SSEAlgorithm": "aws:kms",
+                            }
+                        }
+                    )
+                ]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "data-capture/"}),
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        Match.object_like(
+            {
+                "PolicyDocument": Match.object_like(
+                    {
+                        "Statement": Match.array_with(
+                            [
+                                Match.object_like(
+                                    {
+                                        "Effect": "Deny",
+                                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                    }
+                                )
+                            ]
+                        )
+                    }
+                )
+            }
+        ),
+    )
+    write = _statements(synth, "Prod")["WriteDataCapture"]
+    assert write["Action"] == "s3:PutObject"
+    assert write["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/data-capture/*"]]}
+    assert "DataCaptureConfig" not in synth.one("Gpu", "AWS::SageMaker::EndpointConfig")
+
+
+def test_data_capture_kept_in_prod_not_in_dev(synth: Synthesized) -> None:
+    def capture_bucket(case: str) -> dict[str, Any]:
+        (bucket,) = (
+            v
+            for k, v in synth.resources(case, "AWS::S3::Bucket").items()
+            if k.startswith("DataCaptureBucket")
+        )
+        return bucket
+
+    assert capture_bucket("Prod")["DeletionPolicy"] == "Retain"
+    assert capture_bucket("Prod")["UpdateReplacePolicy"] == "Retain"
+    assert capture_bucket("Build")["DeletionPolicy"] == "Delete"
+    for case in synth.templates:
+        kinds = {r["Type"] for r in synth.templates[case]["Resources"].values()}
+        assert not any(kind.startswith("Custom::") for kind in kinds), case
+        assert "AWS::Lambda::Function" not in kinds
+
+
+# --- auto scaling --------------------------------------------------------------------------------------
+
+
+def test_scalable_target_and_policy(synth: Synthesized) -> None:
+    ((target_id, target),) = synth.resources("Prod", "AWS::ApplicationAutoScaling::ScalableTarget").items()
+    properties = target["Properties"]
+    assert properties["ServiceNamespace"] == "sagemaker"
+    assert properties["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (properties["MinCapacity"], properties["MaxCapacity"]) == (2, 6)
+    assert properties["ResourceId"] == {
+        "Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": ["Endpoint", "EndpointName"]}, "/variant/ml-m5-xlarge"]]
+    }
+    assert "RoleARN" not in properties  # SageMaker's service-linked role
+    policy = synth.one("Prod", "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert policy["ScalingTargetId"] == {"Ref": target_id}
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert policy["TargetTrackingScalingPolicyConfiguration"] == {
+        "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+        "TargetValue": 750,
+    }
+    endpoint = synth.one("Prod", "AWS::SageMaker::Endpoint")
+    assert endpoint["RetainAllVariantProperties"] is True
+    assert endpoint["ExcludeRetainedVariantProperties"] == [
+        {"VariantPropertyType": "DesiredWeight"},
+        {"VariantPropertyType": "DataCaptureConfig"},
+    ]
+
+
+def test_no_scaling_unless_asked(synth: Synthesized) -> None:
+    assert synth.resources("Gpu", "AWS::ApplicationAutoScaling::ScalableTarget") == {}
+    assert "RetainAllVariantProperties" not in synth.one("Gpu", "AWS::SageMaker::Endpoint")
+
+
+def test_endpoint_name_is_an_output(synth: Synthesized) -> None:
+    assert synth.templates["Prod"]["Outputs"]["EndpointName"]["Value"] == {
+        "Fn::GetAtt": ["Endpoint", "EndpointName"]
+    }
+
+
+# --- whole-template checks -----------------------------------------------------------------------------
+
+
+def _assets(synth: Synthesized, case: str) -> dict[str, Any]:
+    return json.loads((synth.outdir / f"{synth.stacks[case].artifact_id}.assets.json").read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_no_assets(synth: Synthesized, case: str) -> None:
+    assets = _assets(synth, case)
+    assert assets["dockerImages"] == {}
+    # The template itself is the only file CDK publishes.
+    assert [f["source"]["path"] for f in assets["files"].values()] == [
+        f"{synth.stacks[case].artifact_id}.template.json"
+    ]
+
+
+def test_cdk_nag_ran_and_found_nothing_open(synth: Synthesized) -> None:
+    report = json.loads((synth.outdir / "validation-report.json").read_text())
+    (nag,) = [r for r in report["pluginReports"] if r["pluginName"] == "AwsSolutions"]
+    assert nag["conclusion"] == "success"
+    assert nag["violations"] == []
+    acknowledged = {v["ruleName"] for v in nag["suppressedViolations"]}
+    assert "AwsSolutions-IAM5[Resource::*]" in acknowledged
+    assert all(v.get("reason") for v in nag["suppressedViolations"])
+
+
+def _lint(path: Path) -> Iterator[str]:
+    for match in lint_file(path, ManualArgs(regions=[REGION])):
+        if match.rule.id != "W3005":
+            yield str(match)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_cfn_lint_is_clean(synth: Synthesized, case: str) -> None:
+    path = synth.outdir / f"{synth.stacks[case].artifact_id}.template.json"
+    assert list(_lint(path)) == []
