@@ -55,9 +55,8 @@ def acknowledge_codebuild_defaults(project: codebuild.IProject) -> None:
     """CodeBuild grants its role its own log streams and report groups, named per build."""
     stack = cdk.Stack.of(project)
     project_id = logical_id(project)
-    prefix = f"arn:{stack.partition}:"
-    if cdk.Token.is_unresolved(stack.partition):
-        prefix = "arn:aws:"
+    # cdk-nag prints the partition CDK resolved for this environment-bound stack.
+    prefix = "arn:aws:"
     where = f"{stack.region}:{stack.account}"
     role = project.role
     assert role is not None
