@@ -33,6 +33,8 @@ PARAMETER_PREFIX = "SEEDFARMER_PARAMETER_"
 SEEDFARMER_PREFIX = "SEEDFARMER_"
 CDK_PREFIX = "CDK_DEFAULT_"
 APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
+APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
+NO_APPROVED_MODEL = "NONE"
 STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
 
 
@@ -333,6 +335,10 @@ class ApplicationSettings(BaseModel):
     seedfarmer: SeedFarmerContext
     tooling: ToolingEnvironment
     carried_environment: dict[str, str]
+    approved_model_info: str | None = None
+    """What a deploy pipeline's synth read from its group's SSM parameter; None before any approval."""
+    approved_model_group: str | None = None
+    """The one deployment group ``approved_model_info`` belongs to."""
 
     @property
     def stack_name(self) -> str:
@@ -538,6 +544,34 @@ def load_settings() -> ApplicationSettings:
                 f"'<project>-<deployment>-<module>' would be {len(stack_name)} characters; "
                 f"CloudFormation allows at most {STACK_NAME_LIMIT}"
             )
+    info, group = _approved_model(env, parts.get("parameters"), problems)
     if problems:
         raise SettingsError(problems)
-    return ApplicationSettings(**parts, carried_environment=carried_environment(env))
+    return ApplicationSettings(
+        **parts,
+        carried_environment=carried_environment(env),
+        approved_model_info=info,
+        approved_model_group=group,
+    )
+
+
+def _approved_model(
+    env: Mapping[str, str], parameters: ModuleParameters | None, problems: list[str]
+) -> tuple[str | None, str | None]:
+    """The deploy pipeline's model, for its own group only; the JSON is checked where it is used."""
+    info = env.get(APPROVED_MODEL_INFO_VARIABLE, "").strip()
+    group = env.get(APPROVED_MODEL_GROUP_VARIABLE, "").strip()
+    if not info or info == NO_APPROVED_MODEL:
+        return None, None
+    if not group:
+        problems.append(
+            f"{APPROVED_MODEL_GROUP_VARIABLE}: is required when {APPROVED_MODEL_INFO_VARIABLE} is set "
+            "(set it to the deployment group the model was approved in)"
+        )
+        return None, None
+    if parameters is not None and group not in {g.name for g in parameters.deployment_groups}:
+        known = ", ".join(g.name for g in parameters.deployment_groups)
+        problems.append(
+            f"{APPROVED_MODEL_GROUP_VARIABLE}: no deployment group named {group!r} (known: {known})"
+        )
+    return info, group

@@ -20,13 +20,10 @@ from names import CODEPIPELINE, S3_BUCKET, GroupNames, bounded
 from settings import ApplicationSettings, DeploymentGroupSettings
 from stages.build_support import BuildSupportStack
 from stages.governance import Governance, GovernedStack
-from stages.model_build import BUILD_IMAGE, LOG_RETENTION, ModelBuildStack
+from stages.model_build import LOG_RETENTION, ModelBuildStack
 from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.storage import access_logs_bucket
-from stages.tooling import PipelineArtifactStore
-
-CDK_CLI_VERSION = "2.1148.1"
-"""The CDK CLI the pipelines install; deployspec.yaml and package.json pin the same version."""
+from stages.tooling import BUILD_IMAGE, RUNTIMES, PipelineArtifactStore, module_synth_step
 
 
 class DeploymentGroupStage(cdk.Stage):
@@ -113,15 +110,7 @@ class MlopsCicdStack(GovernedStack):
         infra = params.infra_repo
         repo = codecommit.Repository.from_repository_name(self, "InfraRepository", infra.name)
         source = pipelines.CodePipelineSource.code_commit(repo, infra.branch)
-        synth = pipelines.CodeBuildStep(
-            "Synth",
-            input=source,
-            commands=synth_commands(infra.path),
-            primary_output_directory=_in_folder(infra.path, "cdk.out"),
-            env=dict(settings.carried_environment),
-            build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-            partial_build_spec=_RUNTIMES,
-        )
+        synth = module_synth_step(source, infra.path, settings.carried_environment)
         self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -136,7 +125,7 @@ class MlopsCicdStack(GovernedStack):
             enable_key_rotation=True,
             code_build_defaults=pipelines.CodeBuildOptions(
                 build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
-                partial_build_spec=_RUNTIMES,
+                partial_build_spec=RUNTIMES,
                 logging=codebuild.LoggingOptions(
                     cloud_watch=codebuild.CloudWatchLoggingOptions(
                         log_group=cdk.aws_logs.LogGroup(self, "PipelineBuildLogs", retention=LOG_RETENTION)
@@ -238,26 +227,6 @@ class MlopsCicdStack(GovernedStack):
         )
         access_logs_bucket(self, "AccessLogsBucket", bucket_name=name)
         return name
-
-
-_RUNTIMES = codebuild.BuildSpec.from_object(
-    {"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}}
-)
-
-
-def _in_folder(path: str, *parts: str) -> str:
-    return "/".join(p for p in (path.strip("/"), *parts) if p and p != ".")
-
-
-def synth_commands(path: str) -> list[str]:
-    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI."""
-    commands = [] if path in {".", ""} else [f"cd {_in_folder(path)}"]
-    return [
-        *commands,
-        "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{CDK_CLI_VERSION}",
-        "cdk synth",
-    ]
 
 
 def _group_metadata(names: GroupNames, group: DeploymentGroupSettings) -> dict[str, object]:

@@ -20,10 +20,9 @@ from names import GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import PipelineArtifactStore
+from stages.tooling import BUILD_IMAGE, PipelineArtifactStore
 
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
-BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 
 
 def model_build_variables(

@@ -1,13 +1,62 @@
-"""Tooling account: the artifact store every pipeline of the module keeps its stage outputs in."""
+"""Tooling account: what every pipeline of the module shares: its artifact store and its synth step."""
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from collections.abc import Mapping
+
+from aws_cdk import Acknowledgment, Validations, pipelines
+from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
 from stages.storage import customer_managed_key, encrypted_bucket
+
+CDK_CLI_VERSION = "2.1148.1"
+"""The CDK CLI the pipelines install; deployspec.yaml and package.json pin the same version."""
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+RUNTIMES = codebuild.BuildSpec.from_object(
+    {"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}}
+)
+
+
+def in_folder(path: str, *parts: str) -> str:
+    """``parts`` below the module's folder of the infra repository (``.`` is its root)."""
+    return "/".join(p for p in (path.strip("/"), *parts) if p and p != ".")
+
+
+def synth_commands(path: str, *guards: str) -> list[str]:
+    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI."""
+    commands = [] if path in {".", ""} else [f"cd {in_folder(path)}"]
+    return [
+        *commands,
+        *guards,
+        "pip install -r requirements.txt",
+        f"npm install -g aws-cdk@{CDK_CLI_VERSION}",
+        "cdk synth",
+    ]
+
+
+def module_synth_step(
+    source: pipelines.IFileSetProducer,
+    path: str,
+    carried_environment: Mapping[str, str],
+    *,
+    guards: tuple[str, ...] = (),
+    variables: Mapping[str, codebuild.BuildEnvironmentVariable] | None = None,
+) -> pipelines.CodeBuildStep:
+    """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it."""
+    return pipelines.CodeBuildStep(
+        "Synth",
+        input=source,
+        commands=synth_commands(path, *guards),
+        primary_output_directory=in_folder(path, "cdk.out"),
+        env=dict(carried_environment),
+        build_environment=codebuild.BuildEnvironment(
+            build_image=BUILD_IMAGE, environment_variables=dict(variables or {})
+        ),
+        partial_build_spec=RUNTIMES,
+    )
 
 
 class PipelineArtifactStore(Construct):

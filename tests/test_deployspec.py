@@ -23,7 +23,7 @@ from seedfarmer.errors import InvalidManifestError
 from seedfarmer.models import DeploySpec, ProjectSpec
 from seedfarmer.utils import upper_snake_case
 
-import stack
+from stages import tooling
 from tests.conftest import Synth
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,10 +107,10 @@ def test_cli_version_is_pinned_once(spec: Any) -> None:
         if (match := CLI_INSTALL.fullmatch(command))
     ]
     assert len(installed) == 2, "deploy and destroy each install the CLI once"
-    assert set(installed) == {stack.CDK_CLI_VERSION}
-    assert package["devDependencies"]["aws-cdk"] == stack.CDK_CLI_VERSION
-    assert lock["packages"]["node_modules/aws-cdk"]["version"] == stack.CDK_CLI_VERSION
-    assert str(Version(stack.CDK_CLI_VERSION)) == stack.CDK_CLI_VERSION, "an exact version, not a range"
+    assert set(installed) == {tooling.CDK_CLI_VERSION}
+    assert package["devDependencies"]["aws-cdk"] == tooling.CDK_CLI_VERSION
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == tooling.CDK_CLI_VERSION
+    assert str(Version(tooling.CDK_CLI_VERSION)) == tooling.CDK_CLI_VERSION, "an exact version, not a range"
 
 
 def test_deploy_installs_then_deploys_then_converts_then_starts_pipeline(spec: Any) -> None:
@@ -211,13 +211,13 @@ def test_cli_is_new_enough_for_the_librarys_cloud_assembly() -> None:
     # aws-cdk-lib writes Manifest.cli_version() into manifest.json as minimumCliVersion.
     minimum = Manifest.cli_version()
     assert minimum is not None
-    assert Version(stack.CDK_CLI_VERSION) >= Version(minimum)
+    assert Version(tooling.CDK_CLI_VERSION) >= Version(minimum)
 
 
 def test_installed_cli_reads_the_librarys_cloud_assembly() -> None:
     if not (CLI_PACKAGE / "package.json").is_file():
         pytest.skip("node_modules/aws-cdk is not installed (npm ci)")
-    assert json.loads((CLI_PACKAGE / "package.json").read_text())["version"] == stack.CDK_CLI_VERSION
+    assert json.loads((CLI_PACKAGE / "package.json").read_text())["version"] == tooling.CDK_CLI_VERSION
     # The CLI bundles its cloud-assembly-schema; it refuses assemblies whose major version is higher.
     bundle = (CLI_PACKAGE / "lib" / "index.js").read_text(encoding="utf-8")
     found = re.search(

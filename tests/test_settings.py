@@ -789,6 +789,7 @@ def test_carried_environment_is_exactly_the_module_inputs(env: pytest.MonkeyPatc
         "CDK_DEFAULT_PROFILE": "default",
         "MY_SEEDFARMER_PROJECT_NAME": "other",
         "APPROVED_MODEL_INFO": "{}",
+        "APPROVED_MODEL_GROUP": "prod-deployment-group",
     }
     for name, value in {**extra, **ignored}.items():
         env.setenv(name, value)
@@ -834,4 +835,41 @@ def test_stack_name_beyond_cloudformations_limit_is_reported(env: pytest.MonkeyP
     assert problems() == [
         "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
         "'<project>-<deployment>-<module>' would be 129 characters; CloudFormation allows at most 128"
+    ]
+
+
+@pytest.mark.parametrize("info", ["", "NONE", " NONE "])
+def test_no_approved_model_means_placeholders(env: pytest.MonkeyPatch, info: str) -> None:
+    env.setenv("APPROVED_MODEL_INFO", info)
+    settings = load_settings()
+    assert settings.approved_model_info is None
+    assert settings.approved_model_group is None
+
+
+def test_approved_model_belongs_to_one_named_group(env: pytest.MonkeyPatch) -> None:
+    env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
+    env.setenv("APPROVED_MODEL_GROUP", "prod-deployment-group")
+    settings = load_settings()
+    assert settings.approved_model_info == '{"modelPackageArn": "x"}'
+    assert settings.approved_model_group == "prod-deployment-group"
+
+
+def test_approved_model_without_its_group_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert raised.value.problems == [
+        "APPROVED_MODEL_GROUP: is required when APPROVED_MODEL_INFO is set "
+        "(set it to the deployment group the model was approved in)"
+    ]
+
+
+def test_approved_model_for_an_unknown_group_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
+    env.setenv("APPROVED_MODEL_GROUP", "prod")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert raised.value.problems == [
+        "APPROVED_MODEL_GROUP: no deployment group named 'prod' "
+        "(known: experimenation-deployment-group, prod-deployment-group)"
     ]
