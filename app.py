@@ -33,7 +33,14 @@ def build_app(outdir: str | None = None) -> cdk.App:
         environment = manifest_environment(manifest, context, os.environ)
         os.environ.clear()
         os.environ.update(environment)
-    MlopsCicdStack(app, "MlopsCicd", settings=load_settings())
+    settings = load_settings()
+    if settings.approved_model_info is None:
+        print(
+            "note: APPROVED_MODEL_INFO is not set: endpoint stacks are placeholders, which the deploy "
+            "pipelines never deploy",
+            file=sys.stderr,
+        )
+    MlopsCicdStack(app, "MlopsCicd", settings=settings)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 

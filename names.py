@@ -22,6 +22,9 @@ CODEBUILD_PROJECT = 150
 SSM_PARAMETER = 1011
 KMS_ALIAS = 256
 LAMBDA_FUNCTION = 64
+# CloudFormation allows 128; CDK names a pipeline stack's cross-region replication stack
+# "<stack>-support-<region>", so the module's stacks leave room for that suffix.
+STACK_NAME = 100
 
 
 def short_hash(text: str, length: int = HASH_LENGTH) -> str:

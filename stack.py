@@ -12,18 +12,25 @@ import json
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
-from aws_cdk import aws_s3 as s3
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, S3_BUCKET, GroupNames, bounded
+from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
 from settings import ApplicationSettings, DeploymentGroupSettings
 from stages.build_support import BuildSupportStack
+from stages.endpoint import parse_approved_model
 from stages.governance import Governance, GovernedStack
 from stages.model_build import LOG_RETENTION, ModelBuildStack
+from stages.model_deploy import ModelDeployStack, deploy_targets
 from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.storage import access_logs_bucket
-from stages.tooling import BUILD_IMAGE, RUNTIMES, PipelineArtifactStore, module_synth_step
+from stages.tooling import (
+    BUILD_IMAGE,
+    RUNTIMES,
+    PipelineArtifactStore,
+    complete_cross_region_support,
+    module_synth_step,
+)
 
 
 class DeploymentGroupStage(cdk.Stage):
@@ -50,7 +57,7 @@ class DeploymentGroupStage(cdk.Stage):
             governance=governance,
             names=names,
             deploy_accounts=[env.account for env in group.deploy_environments],
-            stack_name=bounded(f"{names.prefix}-build-support", 128),
+            stack_name=bounded(f"{names.prefix}-build-support", STACK_NAME),
         )
         self.model_build = ModelBuildStack(
             self,
@@ -62,10 +69,30 @@ class DeploymentGroupStage(cdk.Stage):
             repository=settings.parameters.model_build_repo,
             project_name=settings.seedfarmer.project_name,
             access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=bounded(f"{names.prefix}-model-build", 128),
+            stack_name=bounded(f"{names.prefix}-model-build", STACK_NAME),
         )
         self.model_build.add_stack_dependency(
             self.build_support, "The build project assumes a build-account role"
+        )
+        approved = None
+        if settings.approved_model_group == group.name:
+            approved = parse_approved_model(settings.approved_model_info)
+        self.model_deploy = ModelDeployStack(
+            self,
+            "ModelDeploy",
+            env=tooling,
+            governance=governance,
+            names=names,
+            group=group,
+            infra_repo=settings.parameters.infra_repo,
+            carried_environment=settings.carried_environment,
+            project_name=settings.seedfarmer.project_name,
+            approved_model=approved,
+            access_logs_bucket_name=access_logs_bucket_name,
+            stack_name=bounded(f"{names.prefix}-model-deploy", STACK_NAME),
+        )
+        self.model_deploy.add_stack_dependency(
+            self.build_support, "The approval trigger subscribes to the build account's topic"
         )
 
 
@@ -153,7 +180,8 @@ class MlopsCicdStack(GovernedStack):
 
         self.pipeline.build_pipeline()
         self._acknowledge_pipeline_findings(store)
-        self._complete_cross_region_support(governance)
+        self._acknowledge_asset_publishing()
+        complete_cross_region_support(self.pipeline.pipeline, governance)
         cdk.CfnOutput(
             self,
             "metadata",
@@ -190,31 +218,28 @@ class MlopsCicdStack(GovernedStack):
             },
         )
 
-    def _complete_cross_region_support(self, governance: Governance) -> None:
-        """CDK's replication stacks for build regions other than the tooling one: logged and tagged."""
-        for region, support in sorted(self.pipeline.pipeline.cross_region_support.items()):
-            for key, value in sorted(governance.tags.items()):
-                cdk.Tags.of(support.stack).add(key, value)
-                support.stack.tags.set_tag(key, value)
-            logs = access_logs_bucket(support.stack, "AccessLogs")
-            replication = support.replication_bucket.node.default_child
-            assert isinstance(replication, s3.CfnBucket)
-            replication.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-                destination_bucket_name=logs.bucket_name, log_file_prefix="replication/"
-            )
-            bucket_name = self.resolve(support.replication_bucket.bucket_name)
-            acknowledge(
-                self.pipeline.pipeline.role,
-                {
-                    f"IAM5[Resource::arn:aws:s3:::{bucket_name}/*]": (
-                        f"Objects of the pipeline's own artifact replication bucket in {region}."
-                    ),
-                    "IAM5[Resource::*]": (
-                        "CDK grants the pipeline role the cross-region replication key, which lives in "
-                        "the support stack and is known there only by alias; it cannot name the key's ARN."
-                    ),
-                },
-            )
+    def _acknowledge_asset_publishing(self) -> None:
+        """CDK Pipelines' one asset-publishing role, shared by asset projects it names only at build time."""
+        assets = self.pipeline.node.try_find_child("Assets")
+        role = assets.node.try_find_child("FileRole") if assets else None
+        if role is None:
+            return
+        where = f"{self.region}:{self.account}"
+        acknowledge(
+            role,
+            {
+                "IAM5[Resource::*]": (
+                    "codebuild:StartBuild/BatchGetBuilds/StopBuild for the asset projects CDK Pipelines "
+                    "creates in this stack; CodeBuild has no narrower resource for the shared role."
+                ),
+                f"IAM5[Resource::arn:aws:codebuild:{where}:report-group/*]": (
+                    "Report groups of the asset projects, named per build."
+                ),
+                f"IAM5[Resource::arn:aws:logs:{where}:log-group:/aws/codebuild/*]": (
+                    "Log groups of the asset projects, which share this role; this account and region only."
+                ),
+            },
+        )
 
     def _tooling_access_logs(self, settings: ApplicationSettings) -> str:
         """The tooling account's access-log bucket: the user's, or one this stack creates."""
@@ -232,6 +257,9 @@ class MlopsCicdStack(GovernedStack):
 def _group_metadata(names: GroupNames, group: DeploymentGroupSettings) -> dict[str, object]:
     return {
         "ModelBuildPipelineName": names.model_build_pipeline,
+        "ModelDeployPipelineName": names.model_deploy_pipeline,
+        "ApprovedModelParameterName": names.approved_model_parameter,
+        "Endpoints": {target.name: names.endpoint(target.name) for target in deploy_targets(group)},
         "ModelPackageGroupName": names.model_package_group,
         "ArtifactsBucketName": names.artifacts_bucket,
         "ApprovalTopicArn": (

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from stages.governance import Governance
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
-from stages.storage import customer_managed_key, encrypted_bucket
+from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
 CDK_CLI_VERSION = "2.1148.1"
 """The CDK CLI the pipelines install; deployspec.yaml and package.json pin the same version."""
@@ -84,3 +87,31 @@ class PipelineArtifactStore(Construct):
         for scope in scopes:
             for role in roles_below(scope):
                 acknowledge(role, findings)
+
+
+def complete_cross_region_support(pipeline: codepipeline.Pipeline, governance: Governance) -> None:
+    """CDK's replication stacks for regions other than the pipeline's: logged, tagged, nag-clean."""
+    stack = cdk.Stack.of(pipeline)
+    for region, support in sorted(pipeline.cross_region_support.items()):
+        for key, value in sorted(governance.tags.items()):
+            cdk.Tags.of(support.stack).add(key, value)
+            support.stack.tags.set_tag(key, value)
+        logs = access_logs_bucket(support.stack, "AccessLogs")
+        replication = support.replication_bucket.node.default_child
+        assert isinstance(replication, s3.CfnBucket)
+        replication.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=logs.bucket_name, log_file_prefix="replication/"
+        )
+        bucket_name = stack.resolve(support.replication_bucket.bucket_name)
+        acknowledge(
+            pipeline.role,
+            {
+                f"IAM5[Resource::arn:aws:s3:::{bucket_name}/*]": (
+                    f"Objects of the pipeline's own artifact replication bucket in {region}."
+                ),
+                "IAM5[Resource::*]": (
+                    "CDK grants the pipeline role the cross-region replication key, which lives in "
+                    "the support stack and is known there only by alias; it cannot name the key's ARN."
+                ),
+            },
+        )

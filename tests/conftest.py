@@ -206,3 +206,29 @@ def long_names_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     result = cli_synth(outdir, env)
     assert result.returncode == 0, result.stderr[-5000:]
     return read_assembly(outdir)
+
+
+def approved_model_environment(synth: Synth, group: str, version: int = 3) -> dict[str, str]:
+    """What the deploy pipeline's synth sees after ``group`` approved a version of its model."""
+    metadata = json.loads(synth.stack("MlopsCicd").template["Outputs"]["metadata"]["Value"])
+    details = metadata["DeploymentGroups"][group]
+    arn = (
+        f"arn:aws:sagemaker:{details['BuildRegion']}:{details['BuildAccount']}:model-package/"
+        f"{details['ModelPackageGroupName']}/{version}"
+    )
+    info = {
+        "modelPackageArn": arn,
+        "modelDataUrl": f"s3://{details['ArtifactsBucketName']}/training/model.tar.gz",
+        "imageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+    }
+    return {"APPROVED_MODEL_INFO": json.dumps(info), "APPROVED_MODEL_GROUP": group}
+
+
+@pytest.fixture(scope="session")
+def approved_synth(tmp_path_factory: pytest.TempPathFactory, example_synth: Synth) -> Synth:
+    """The README example as the prod group's deploy pipeline synthesizes it after an approval."""
+    outdir = tmp_path_factory.mktemp("approved") / "cdk.out"
+    env = seedfarmer_environment(extra=approved_model_environment(example_synth, "prod-deployment-group"))
+    result = cli_synth(outdir, env)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return read_assembly(outdir)

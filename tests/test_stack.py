@@ -40,12 +40,22 @@ def test_snapshots(example_synth: Synth, snapshot: SnapshotAssertion) -> None:
 
 def test_stacks_land_in_the_right_accounts_and_regions(example_synth: Synth) -> None:
     placement = {name: (s.account, s.region) for name, s in example_synth.stacks.items()}
+    tooling = (TOOLING_ACCOUNT, "us-east-1")
+    experiment, prod = "MlopsCicd/experimenation-deployment-group", "MlopsCicd/prod-deployment-group"
     assert placement == {
-        "MlopsCicd": (TOOLING_ACCOUNT, "us-east-1"),
-        "MlopsCicd/experimenation-deployment-group/BuildSupport": ("123456789012", "us-east-1"),
-        "MlopsCicd/experimenation-deployment-group/ModelBuild": (TOOLING_ACCOUNT, "us-east-1"),
-        "MlopsCicd/prod-deployment-group/BuildSupport": ("123456789015", "us-east-1"),
-        "MlopsCicd/prod-deployment-group/ModelBuild": (TOOLING_ACCOUNT, "us-east-1"),
+        "MlopsCicd": tooling,
+        f"{experiment}/BuildSupport": ("123456789012", "us-east-1"),
+        f"{experiment}/ModelBuild": tooling,
+        f"{experiment}/ModelDeploy": tooling,
+        f"{experiment}/ModelDeploy/experiment-env1/Endpoint": ("123456789012", "us-east-1"),
+        f"{experiment}/ModelDeploy/experiment-env2/Endpoint": ("123456789013", "us-east-1"),
+        f"{experiment}/ModelDeploy/experiment-env3/Endpoint": ("123456789014", "us-east-1"),
+        f"{prod}/BuildSupport": ("123456789015", "us-east-1"),
+        f"{prod}/ModelBuild": tooling,
+        f"{prod}/ModelDeploy": tooling,
+        f"{prod}/ModelDeploy/prod-train-env/Endpoint": ("123456789015", "us-east-1"),
+        f"{prod}/ModelDeploy/prod-approval-env/Endpoint": ("123456789016", "us-east-1"),
+        f"{prod}/ModelDeploy/prod-env/Endpoint": ("123456789017", "us-east-1"),
     }
 
 
@@ -89,8 +99,8 @@ def test_infra_pipeline_self_mutates_from_the_infra_repo(example_synth: Synth) -
 def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> None:
     projects = [
         r["Properties"]
-        for _, _, r in example_synth.resources("AWS::CodeBuild::Project")
-        if "cdk synth" in json.dumps(r["Properties"]["Source"])
+        for stack, _, r in example_synth.resources("AWS::CodeBuild::Project")
+        if "cdk synth" in json.dumps(r["Properties"]["Source"]) and stack.display_name == "MlopsCicd"
     ]
     assert len(projects) == 1
     variables = {v["Name"]: v["Value"] for v in projects[0]["Environment"]["EnvironmentVariables"]}
@@ -429,11 +439,16 @@ def test_every_stack_carries_the_seedfarmer_and_user_tags(long_names_synth: Synt
         assert expected.items() <= tags.items(), f"{stack.display_name}/{logical_id}"
 
 
-def test_cross_region_support_stack_deploys_with_the_module(long_names_synth: Synth) -> None:
-    support = [s for name, s in long_names_synth.stacks.items() if "support-eu-west-1" in s.stack_name]
-    assert len(support) == 1
-    assert (support[0].account, support[0].region) == (TOOLING_ACCOUNT, "eu-west-1")
-    assert "/" not in support[0].display_name, "a top-level stack, deployed by seedfarmer's cdk deploy --all"
+def test_cross_region_support_stacks_deploy_with_the_module(long_names_synth: Synth) -> None:
+    support = {name: s for name, s in long_names_synth.stacks.items() if "support-eu-west-1" in s.stack_name}
+    assert len(support) == 2
+    for stack in support.values():
+        assert (stack.account, stack.region) == (TOOLING_ACCOUNT, "eu-west-1")
+    top_level = [s for name, s in support.items() if "/" not in name]
+    assert len(top_level) == 1, "the infra pipeline's: a top-level stack, deployed by cdk deploy --all"
+    (nested,) = [s for name, s in support.items() if "/" in name]
+    infra = long_names_synth.stack("MlopsCicd").template
+    assert nested.stack_name in json.dumps(infra), "the deploy pipeline's: deployed by the infra pipeline"
 
 
 def test_user_access_log_bucket_receives_tooling_logs(long_names_synth: Synth) -> None:

@@ -1,0 +1,296 @@
+"""Tooling account: a group's deploy pipeline and the approval trigger that starts it.
+
+Approving a model version in the build account's registry publishes to the group's approval topic; the
+trigger (subscribed across accounts and regions) records the version in an SSM parameter and starts the
+deploy pipeline. Its synth step re-synthesizes this module with that parameter as ``APPROVED_MODEL_INFO``,
+and its stages, fixed from the moment the pipeline is created, deploy the endpoint stack into the build
+account and every deploy account, asking a human before each environment that needs approval.
+
+Why the stages never depend on the model: the infra pipeline deploys this pipeline from a synth without
+``APPROVED_MODEL_INFO`` and the pipeline does not self-mutate, so a stage that appeared only with a model
+would never exist in AWS. A run without a model stops in its synth step, before any stage.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import custom_resources as cr
+from aws_cdk import pipelines
+from constructs import Construct
+
+from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded
+from settings import (
+    APPROVED_MODEL_INFO_VARIABLE,
+    NO_APPROVED_MODEL,
+    BuildEnvironmentSettings,
+    DeployEnvironmentSettings,
+    DeploymentGroupSettings,
+    InfraRepositorySettings,
+)
+from stages.endpoint import ApprovedModel, EndpointStack
+from stages.governance import Governance, GovernedStack
+from stages.nag import acknowledge, acknowledge_codebuild_defaults
+from stages.tooling import PipelineArtifactStore, complete_cross_region_support, module_synth_step
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+LOG_RETENTION = logs.RetentionDays.ONE_YEAR
+NO_MODEL_GUARD = (
+    f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
+    'echo "No model version has been approved for this group yet: nothing to deploy, this run stops here. '
+    'Approve a version in the model registry to deploy it."; exit 1; fi'
+)
+
+
+def deploy_targets(group: DeploymentGroupSettings) -> list[DeployEnvironmentSettings]:
+    """Where the group's model is served: the build environment first, unless a deploy env has its account."""
+    build: BuildEnvironmentSettings = group.build_environment
+    targets = list(group.deploy_environments)
+    if build.account not in {target.account for target in targets}:
+        targets.insert(0, build)
+    return targets
+
+
+class EndpointStage(cdk.Stage):
+    """One environment's endpoint stack, deployed by the deploy pipeline through the CDK bootstrap roles."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: cdk.Environment,
+        governance: Governance,
+        names: GroupNames,
+        environment: DeployEnvironmentSettings,
+        project_name: str,
+        approved_model: ApprovedModel | None,
+    ) -> None:
+        super().__init__(scope, construct_id, env=env)
+        self.endpoint = EndpointStack(
+            self,
+            "Endpoint",
+            env=env,
+            governance=governance,
+            names=names,
+            environment=environment,
+            project_name=project_name,
+            approved_model=approved_model,
+            stack_name=bounded(f"{names.prefix}-{environment.name}-endpoint", STACK_NAME),
+        )
+
+
+class ModelDeployStack(GovernedStack):
+    """One group's deploy pipeline, its approved-model parameter and the trigger that starts it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env: cdk.Environment,
+        governance: Governance,
+        names: GroupNames,
+        group: DeploymentGroupSettings,
+        infra_repo: InfraRepositorySettings,
+        carried_environment: dict[str, str],
+        project_name: str,
+        approved_model: ApprovedModel | None,
+        access_logs_bucket_name: str,
+        stack_name: str,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            governance=governance,
+            stack_name=stack_name,
+            description=f"SageMaker model CICD: model deploy pipeline of {group.name}",
+        )
+        self.parameter_name = names.approved_model_parameter
+        self.parameter_arn = self.format_arn(
+            service="ssm", resource="parameter", resource_name=self.parameter_name.lstrip("/")
+        )
+        self.pipeline_arn = self.format_arn(service="codepipeline", resource=names.model_deploy_pipeline)
+        self._approved_model_parameter(group)
+        store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=access_logs_bucket_name)
+
+        repo = codecommit.Repository.from_repository_name(self, "InfraRepository", infra_repo.name)
+        # No push trigger: the pipeline runs when a model version is approved.
+        source = pipelines.CodePipelineSource.code_commit(
+            repo, infra_repo.branch, trigger=actions.CodeCommitTrigger.NONE
+        )
+        synth = module_synth_step(
+            source,
+            infra_repo.path,
+            {**carried_environment, "APPROVED_MODEL_GROUP": group.name},
+            guards=(NO_MODEL_GUARD,),
+            variables={
+                APPROVED_MODEL_INFO_VARIABLE: codebuild.BuildEnvironmentVariable(
+                    type=codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value=self.parameter_name
+                )
+            },
+        )
+        base = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=names.model_deploy_pipeline,
+            pipeline_type=codepipeline.PipelineType.V2,
+            # Two approvals deploy one after the other, the later last.
+            execution_mode=codepipeline.ExecutionMode.QUEUED,
+            artifact_bucket=store.bucket,
+            # For the replication buckets CDK adds in other regions; our own bucket has its own key.
+            cross_account_keys=True,
+            enable_key_rotation=True,
+            restart_execution_on_update=False,
+        )
+        self.pipeline = pipelines.CodePipeline(
+            self, "DeployPipeline", code_pipeline=base, synth=synth, self_mutation=False
+        )
+        for target in deploy_targets(group):
+            stage = EndpointStage(
+                self,
+                bounded(target.name, CODEPIPELINE),
+                env=cdk.Environment(account=target.account, region=names.build_region),
+                governance=governance,
+                names=names,
+                environment=target,
+                project_name=project_name,
+                approved_model=approved_model,
+            )
+            pre: list[pipelines.Step] = []
+            if target.needs_approval:
+                pre.append(
+                    pipelines.ManualApprovalStep(
+                        "Approve",
+                        comment=f"Deploy {group.name}'s approved model to {target.name} ({target.type})?",
+                    )
+                )
+            self.pipeline.add_stage(stage, pre=pre)
+        self.pipeline.build_pipeline()
+        complete_cross_region_support(base, governance)
+        store.acknowledge_artifact_access(base, self.pipeline)
+        acknowledge_codebuild_defaults(self.pipeline.synth_project)
+
+        self.trigger = self._approval_trigger(names)
+
+    def _approved_model_parameter(self, group: DeploymentGroupSettings) -> None:
+        """Created once with ``NONE``; from then on its value belongs to the trigger.
+
+        A CloudFormation parameter resource would write its template value back on any update (a tag
+        change is enough); this call runs on create only, never overwrites, and leaves the parameter in
+        place on delete, so a redeploy resumes from the last approved model.
+        """
+        name = self.parameter_name
+        create = cr.AwsSdkCall(
+            service="SSM",
+            action="putParameter",
+            parameters={
+                "Name": name,
+                "Value": NO_APPROVED_MODEL,
+                "Type": "String",
+                "Overwrite": False,
+                "Description": f"The model version of {group.name} its deploy pipeline deploys",
+            },
+            physical_resource_id=cr.PhysicalResourceId.of(name),
+            ignore_error_codes_matching="ParameterAlreadyExists",
+        )
+        log_group = logs.LogGroup(self, "ApprovedModelParameterLogs", retention=LOG_RETENTION)
+        # Our own role rather than the AWS-managed basic execution policy: its own log group only.
+        role = iam.Role(
+            self,
+            "ApprovedModelParameterRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Creates the approved-model parameter once",
+        )
+        _allow_own_logs(role, log_group)
+        cr.AwsCustomResource(
+            self,
+            "ApprovedModelParameter",
+            on_create=create,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [iam.PolicyStatement(actions=["ssm:PutParameter"], resources=[self.parameter_arn])]
+            ),
+            role=role,
+            install_latest_aws_sdk=False,
+            log_group=log_group,
+        )
+
+    def _approval_trigger(self, names: GroupNames) -> lambda_.Function:
+        """Records an approved version and starts the deploy pipeline; may do nothing else."""
+        log_group = logs.LogGroup(self, "ApprovalTriggerLogs", retention=LOG_RETENTION)
+        role = iam.Role(
+            self,
+            "ApprovalTriggerRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Records approved model versions and starts the deploy pipeline",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="RecordApprovedModel", actions=["ssm:PutParameter"], resources=[self.parameter_arn]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="StartDeployPipeline",
+                actions=["codepipeline:StartPipelineExecution"],
+                resources=[self.pipeline_arn],
+            )
+        )
+        _allow_own_logs(role, log_group)
+        function = lambda_.Function(
+            self,
+            "ApprovalTrigger",
+            function_name=names.approval_trigger_function,
+            description="Deploys approved model versions of this group",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS / "approval_trigger"), exclude=["__pycache__", "*.pyc"]
+            ),
+            role=role,
+            log_group=log_group,
+            timeout=cdk.Duration.seconds(30),
+            environment={
+                "APPROVED_MODEL_PARAMETER": self.parameter_name,
+                "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
+                "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
+            },
+        )
+        topic_arn = (
+            f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
+        )
+        topic = sns.Topic.from_topic_arn(self, "ApprovalTopic", topic_arn)
+        topic.add_subscription(subscriptions.LambdaSubscription(function))
+        return function
+
+
+def _allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
+    """A function's role writes to its own log group, whose streams are named per instance."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="WriteOwnLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        )
+    )
+    resource = log_group.node.default_child
+    assert isinstance(resource, cdk.CfnElement)
+    acknowledge(
+        role,
+        {
+            f"IAM5[Resource::<{cdk.Stack.of(log_group).get_logical_id(resource)}.Arn>]": (
+                "This function's own log group; its streams are named per instance."
+            )
+        },
+    )
