@@ -101,3 +101,19 @@ def test_manifest_value_from_cannot_be_resolved_offline(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "infra-repo: valueFrom (parameterStore) cannot be resolved offline" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "info",
+    ['{"modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789015:model-package/x/3"', '{"imageUri": "x"}'],
+)
+def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
+    env = seedfarmer_environment(
+        extra={"APPROVED_MODEL_INFO": info, "APPROVED_MODEL_GROUP": "prod-deployment-group"}
+    )
+    result = run_app(env)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines
+    assert all(line.startswith("error: APPROVED_MODEL_INFO: ") for line in lines), lines
