@@ -14,6 +14,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from quotas import check_templates
 from seedfarmer_manifest import manifest_environment
 from settings import SettingsError, load_settings
 from stack import MlopsCicdStack
@@ -54,7 +55,12 @@ def main() -> int:
             print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        app.synth()
+        assembly = app.synth()
+        check_templates(assembly.directory)
+    except SettingsError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise

@@ -16,6 +16,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
+from quotas import check_pipeline, pack
 from settings import ApplicationSettings, DeploymentGroupSettings
 from stages.build_support import BuildSupportStack
 from stages.endpoint import parse_approved_model
@@ -95,6 +96,11 @@ class DeploymentGroupStage(cdk.Stage):
             self.build_support, "The approval trigger subscribes to the build account's topic"
         )
 
+    @property
+    def stacks(self) -> list[cdk.Stack]:
+        """What the infra pipeline deploys for this group, CDK's cross-region support stacks included."""
+        return [child for child in self.node.children if isinstance(child, cdk.Stack)]
+
 
 def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
     """The names of one group's resources, the same in every stack and account."""
@@ -165,7 +171,7 @@ class MlopsCicdStack(GovernedStack):
         group_metadata: dict[str, dict[str, object]] = {}
         for group in params.deployment_groups:
             names = group_names(settings, group)
-            stage = DeploymentGroupStage(
+            self.groups[group.name] = DeploymentGroupStage(
                 self,
                 bounded(group.name, CODEPIPELINE),
                 settings=settings,
@@ -174,11 +180,11 @@ class MlopsCicdStack(GovernedStack):
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,
             )
-            self.pipeline.add_stage(stage)
-            self.groups[group.name] = stage
             group_metadata[group.name] = _group_metadata(names, group)
+        self._add_group_waves(list(self.groups.values()))
 
         self.pipeline.build_pipeline()
+        check_pipeline(self.pipeline.pipeline, "infra pipeline")
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
         complete_cross_region_support(self.pipeline.pipeline, governance)
@@ -197,6 +203,18 @@ class MlopsCicdStack(GovernedStack):
                 sort_keys=True,
             ),
         )
+
+    def _add_group_waves(self, stages: list[DeploymentGroupStage]) -> None:
+        """Groups side by side in as few pipeline stages as CodePipeline's 50 actions per stage allow.
+
+        Each of a group's stacks takes two actions (prepare and deploy a change set); within a group
+        they keep their order, so build support still deploys before the pipelines that refer to it.
+        """
+        weights = [2 * len(stage.stacks) for stage in stages]
+        for number, batch in enumerate(pack(weights), start=1):
+            wave = self.pipeline.add_wave(f"DeploymentGroups-{number}")
+            for index in batch:
+                wave.add_stage(stages[index])
 
     def _acknowledge_pipeline_findings(self, store: PipelineArtifactStore) -> None:
         store.acknowledge_artifact_access(self.pipeline)

@@ -30,6 +30,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded
+from quotas import check_pipeline
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
     NO_APPROVED_MODEL,
@@ -178,6 +179,7 @@ class ModelDeployStack(GovernedStack):
                 )
             self.pipeline.add_stage(stage, pre=pre)
         self.pipeline.build_pipeline()
+        check_pipeline(base, f"deploy pipeline of {group.name}")
         complete_cross_region_support(base, governance)
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from benchmarks.synth_benchmark import groups as benchmark_groups
+from names import GroupNames
 from seedfarmer_manifest import parameter_environment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,37 +116,59 @@ def read_assembly(outdir: Path) -> Synth:
     return synth
 
 
-def cli_synth(outdir: Path, env: Mapping[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
+def cli_command(outdir: Path, *extra: str) -> list[str]:
     """Synthesize as seedfarmer's deployspec does: the pinned CDK CLI running ``python app.py``."""
     if not CDK_CLI.exists():
         pytest.fail(f"{CDK_CLI} is missing: run the Quick start's setup command (npm ci) first")
-    return subprocess.run(
-        [
-            str(CDK_CLI),
-            "synth",
-            "--quiet",
-            "--app",
-            f"{sys.executable} app.py",
-            "--output",
-            str(outdir),
-            *extra,
-        ],
-        cwd=ROOT,
-        env=clean_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    return [
+        str(CDK_CLI),
+        "synth",
+        "--quiet",
+        "--app",
+        f"{sys.executable} app.py",
+        "--output",
+        str(outdir),
+        *extra,
+    ]
 
 
-@pytest.fixture(scope="session")
-def example_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The README example under seedfarmer's own variables, through the CLI that deployspec pins."""
-    outdir = tmp_path_factory.mktemp("example") / "cdk.out"
-    result = cli_synth(outdir, seedfarmer_environment())
-    assert result.returncode == 0, result.stderr[-5000:]
-    return read_assembly(outdir)
+class SynthPool:
+    """The suite's shared synths, all started together on first use: two cores do them faster side by side."""
+
+    def __init__(self, root: Path, configurations: Mapping[str, Mapping[str, str]]) -> None:
+        self._root = root
+        self._configurations = configurations
+        self._jobs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+        self._done: dict[str, Synth] = {}
+
+    def _start(self) -> None:
+        for name, env in self._configurations.items():
+            outdir = self._root / name / "cdk.out"
+            process = subprocess.Popen(
+                cli_command(outdir),
+                cwd=ROOT,
+                env=clean_environment(env),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            self._jobs[name] = (process, outdir)
+
+    def get(self, name: str) -> Synth:
+        if name not in self._done:
+            if not self._jobs:
+                self._start()
+            process, outdir = self._jobs[name]
+            _, stderr = process.communicate(timeout=600)
+            assert process.returncode == 0, f"{name}: {stderr[-5000:]}"
+            self._done[name] = read_assembly(outdir)
+        return self._done[name]
+
+    def close(self) -> None:
+        for process, _ in self._jobs.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
 
 
 LONG_PARAMETERS: list[dict[str, Any]] = [
@@ -192,43 +216,85 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="session")
-def long_names_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """Long, mixed-case names everywhere, a boundary, tags, a user log bucket and a second region."""
-    outdir = tmp_path_factory.mktemp("long") / "cdk.out"
-    env = seedfarmer_environment(
-        LONG_PARAMETERS,
-        project="Machine-Learning-Platform-Project",
-        deployment="Production-Deployment-Name",
-        module="Sagemaker-Group-Sagemaker-Model-Cicd-Module-Name",
-        extra={"SEEDFARMER_PERMISSIONS_BOUNDARY_ARN": f"arn:aws:iam::{TOOLING_ACCOUNT}:policy/sf-boundary"},
-    )
-    result = cli_synth(outdir, env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return read_assembly(outdir)
+LONG_NAMES_CONTEXT = {
+    "project": "Machine-Learning-Platform-Project",
+    "deployment": "Production-Deployment-Name",
+    "module": "Sagemaker-Group-Sagemaker-Model-Cicd-Module-Name",
+    "extra": {"SEEDFARMER_PERMISSIONS_BOUNDARY_ARN": f"arn:aws:iam::{TOOLING_ACCOUNT}:policy/sf-boundary"},
+}
+EXAMPLE_STACK_NAME = "mlops-demo-models-sagemaker-model-cicd"
 
 
-def approved_model_environment(synth: Synth, group: str, version: int = 3) -> dict[str, str]:
-    """What the deploy pipeline's synth sees after ``group`` approved a version of its model."""
-    metadata = json.loads(synth.stack("MlopsCicd").template["Outputs"]["metadata"]["Value"])
-    details = metadata["DeploymentGroups"][group]
-    arn = (
-        f"arn:aws:sagemaker:{details['BuildRegion']}:{details['BuildAccount']}:model-package/"
-        f"{details['ModelPackageGroupName']}/{version}"
-    )
+def approved_model_environment(group: str, version: int = 3) -> dict[str, str]:
+    """What the deploy pipeline's synth sees after ``group`` of the README example approved a version."""
+    (build,) = [
+        g["buildEnvironment"]
+        for p in manifest_parameters()
+        if p["name"] == "deployment-groups"
+        for g in p["value"]
+        if g["name"] == group
+    ]
+    names = GroupNames(f"{EXAMPLE_STACK_NAME}-{group}", build["account"], build["region"])
     info = {
-        "modelPackageArn": arn,
-        "modelDataUrl": f"s3://{details['ArtifactsBucketName']}/training/model.tar.gz",
+        "modelPackageArn": (
+            f"arn:aws:sagemaker:{names.build_region}:{names.build_account}:model-package/"
+            f"{names.model_package_group}/{version}"
+        ),
+        "modelDataUrl": f"s3://{names.artifacts_bucket}/training/model.tar.gz",
         "imageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     }
     return {"APPROVED_MODEL_INFO": json.dumps(info), "APPROVED_MODEL_GROUP": group}
 
 
+def fifty_groups_parameters() -> list[dict[str, Any]]:
+    return [
+        {"name": "infra-repo", "value": {"host": "codecommit", "name": "infra"}},
+        {"name": "model-build-repo", "value": {"host": "codecommit", "name": "models"}},
+        {"name": "deployment-groups", "value": benchmark_groups(50)},
+    ]
+
+
 @pytest.fixture(scope="session")
-def approved_synth(tmp_path_factory: pytest.TempPathFactory, example_synth: Synth) -> Synth:
-    """The README example as the prod group's deploy pipeline synthesizes it after an approval."""
-    outdir = tmp_path_factory.mktemp("approved") / "cdk.out"
-    env = seedfarmer_environment(extra=approved_model_environment(example_synth, "prod-deployment-group"))
-    result = cli_synth(outdir, env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    return read_assembly(outdir)
+def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
+    pool = SynthPool(
+        tmp_path_factory.mktemp("synths"),
+        {
+            # The README example under seedfarmer's own variables, through the CLI that deployspec pins.
+            "example": seedfarmer_environment(),
+            # Long, mixed-case names everywhere, a boundary, tags, a user log bucket and a second region.
+            "long": seedfarmer_environment(LONG_PARAMETERS, **LONG_NAMES_CONTEXT),  # type: ignore[arg-type]
+            # The README example as each group's deploy pipeline synthesizes it after an approval.
+            "approved": seedfarmer_environment(extra=approved_model_environment("prod-deployment-group")),
+            "approved-experiment": seedfarmer_environment(
+                extra=approved_model_environment("experimenation-deployment-group")
+            ),
+            "fifty": seedfarmer_environment(fifty_groups_parameters()),
+        },
+    )
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
+def example_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("example")
+
+
+@pytest.fixture(scope="session")
+def long_names_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("long")
+
+
+@pytest.fixture(scope="session")
+def approved_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("approved")
+
+
+@pytest.fixture(scope="session")
+def approved_experiment_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("approved-experiment")
+
+
+@pytest.fixture(scope="session")
+def fifty_groups_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("fifty")

@@ -12,10 +12,6 @@ from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
     Synth,
-    approved_model_environment,
-    cli_synth,
-    read_assembly,
-    seedfarmer_environment,
 )
 
 PROD = "prod-deployment-group"
@@ -264,18 +260,11 @@ def test_metadata_names_the_deploy_pipelines_and_endpoints(example_synth: Synth)
     assert TOOLING_ACCOUNT not in json.dumps(prod["Endpoints"])
 
 
-def test_each_groups_approval_reaches_its_own_three_targets(
-    tmp_path_factory: pytest.TempPathFactory, example_synth: Synth
-) -> None:
+def test_each_groups_approval_reaches_its_own_three_targets(approved_experiment_synth: Synth) -> None:
     """With the prod group's synth above, all six targets of the README example get a real endpoint."""
-    outdir = tmp_path_factory.mktemp("approved-experiment") / "cdk.out"
-    env = seedfarmer_environment(extra=approved_model_environment(example_synth, EXPERIMENT))
-    result = cli_synth(outdir, env)
-    assert result.returncode == 0, result.stderr[-5000:]
-    synth = read_assembly(outdir)
     placement = {
         env: (stack.account, stack.region)
-        for env, stack in endpoint_stacks(synth, EXPERIMENT).items()
+        for env, stack in endpoint_stacks(approved_experiment_synth, EXPERIMENT).items()
         if set(ENDPOINT_TYPES) <= kinds(stack)
     }
     assert placement == {
@@ -283,4 +272,3 @@ def test_each_groups_approval_reaches_its_own_three_targets(
         "experiment-env2": ("123456789013", "us-east-1"),
         "experiment-env3": ("123456789014", "us-east-1"),
     }
-    assert "APPROVED_MODEL_INFO is not set" not in result.stderr

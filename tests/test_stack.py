@@ -88,12 +88,24 @@ def test_infra_pipeline_self_mutates_from_the_infra_repo(example_synth: Synth) -
                         }
                     ),
                     Match.object_like({"Name": "UpdatePipeline"}),
-                    Match.object_like({"Name": "experimenation-deployment-group"}),
-                    Match.object_like({"Name": "prod-deployment-group"}),
+                    Match.object_like({"Name": "Assets"}),
+                    Match.object_like({"Name": "DeploymentGroups-1"}),
                 ]
             ),
         },
     )
+    pipeline = next(
+        r
+        for s, _, r in example_synth.resources("AWS::CodePipeline::Pipeline")
+        if s.display_name == "MlopsCicd"
+    )
+    (groups,) = [s for s in pipeline["Properties"]["Stages"] if s["Name"].startswith("DeploymentGroups")]
+    stacks = {a["Configuration"]["StackName"] for a in groups["Actions"]}
+    assert stacks == {
+        f"{STACK_NAME}-{group}-{kind}"
+        for group in ("experimenation-deployment-group", "prod-deployment-group")
+        for kind in ("build-support", "model-build", "model-deploy")
+    }
 
 
 def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> None:

@@ -1,0 +1,116 @@
+"""Fifty groups fit: CodePipeline, CloudFormation and IAM limits hold, or the synth says which does not."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from benchmarks.synth_benchmark import groups
+from quotas import pack
+from settings import SettingsError
+from tests.conftest import Synth, seedfarmer_environment
+from tests.test_app import run_app
+
+FIFTY = 50
+ROLE_INLINE_POLICY_CHARACTERS = 10_240  # IAM: all inline policies of one role, whitespace excluded
+
+
+def parameters(deployment_groups: list[dict[str, object]]) -> list[dict[str, Any]]:
+    return [
+        {"name": "infra-repo", "value": {"host": "codecommit", "name": "infra"}},
+        {"name": "model-build-repo", "value": {"host": "codecommit", "name": "models"}},
+        {"name": "deployment-groups", "value": deployment_groups},
+    ]
+
+
+def infra_pipeline(synth: Synth) -> dict[str, Any]:
+    pipeline: dict[str, Any]
+    (pipeline,) = [
+        r["Properties"]
+        for s, _, r in synth.resources("AWS::CodePipeline::Pipeline")
+        if s.display_name == "MlopsCicd"
+    ]
+    return pipeline
+
+
+def test_fifty_groups_fit_the_infra_pipeline(fifty_groups_synth: Synth) -> None:
+    stages = infra_pipeline(fifty_groups_synth)["Stages"]
+    assert len(stages) <= 50
+    assert all(len(stage["Actions"]) <= 50 for stage in stages)
+    deployed = {
+        match.group(1)
+        for stage in stages
+        for action in stage["Actions"]
+        if (match := re.search(r"-(group-\d{3})-build-support", action["Configuration"].get("StackName", "")))
+    }
+    assert len(deployed) == FIFTY
+
+
+def test_every_pipeline_fits_codepipeline(fifty_groups_synth: Synth) -> None:
+    pipelines = list(fifty_groups_synth.resources("AWS::CodePipeline::Pipeline"))
+    assert len(pipelines) == 1 + 2 * FIFTY
+    for stack, _, pipeline in pipelines:
+        stages = pipeline["Properties"]["Stages"]
+        assert len(stages) <= 50, stack.display_name
+        for stage in stages:
+            assert len(stage["Actions"]) <= 50, stack.display_name
+            for action in stage["Actions"]:
+                for value in action.get("Configuration", {}).values():
+                    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+                    assert len(text) <= 1000, f"{stack.display_name}: {action['Name']}"
+
+
+def test_build_support_deploys_before_the_pipelines_that_refer_to_it(fifty_groups_synth: Synth) -> None:
+    order: dict[str, dict[str, int]] = defaultdict(dict)
+    for stage in infra_pipeline(fifty_groups_synth)["Stages"]:
+        for action in stage["Actions"]:
+            stack_name = action.get("Configuration", {}).get("StackName", "")
+            match = re.search(r"-(group-\d{3})-(build-support|model-build|model-deploy)$", stack_name)
+            if match and action["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE":
+                order[match.group(1)][match.group(2)] = action["RunOrder"]
+    assert len(order) == FIFTY
+    for group, runs in order.items():
+        assert runs["build-support"] < runs["model-build"], group
+        assert runs["build-support"] < runs["model-deploy"], group
+
+
+def test_every_template_fits_cloudformation(fifty_groups_synth: Synth) -> None:
+    for stack in fifty_groups_synth.stacks.values():
+        assert len(stack.template.get("Resources", {})) <= 500, stack.display_name
+        assert len(json.dumps(stack.template, indent=1)) <= 1_000_000, stack.display_name
+
+
+def test_every_role_fits_iams_inline_policy_size(fifty_groups_synth: Synth) -> None:
+    sizes: dict[tuple[str, str], int] = defaultdict(int)
+    for stack, _, policy in fifty_groups_synth.resources("AWS::IAM::Policy"):
+        document = json.dumps(policy["Properties"]["PolicyDocument"], separators=(",", ":"))
+        for role in policy["Properties"].get("Roles", []):
+            sizes[(stack.display_name, json.dumps(role))] += len(document)
+    assert sizes
+    assert max(sizes.values()) <= ROLE_INLINE_POLICY_CHARACTERS, max(sizes, key=sizes.__getitem__)
+
+
+def test_groups_pack_in_order_into_stages_of_fifty_actions() -> None:
+    assert pack([6] * 9) == [[0, 1, 2, 3, 4, 5, 6, 7], [8]]
+    assert pack([6, 10, 40, 2]) == [[0, 1], [2, 3]]
+    assert pack([]) == []
+    with pytest.raises(SettingsError, match=r"deployment-groups\[1\]: needs 52 pipeline actions"):
+        pack([2, 52])
+
+
+def test_a_deploy_pipeline_that_cannot_fit_names_the_limit() -> None:
+    group = groups(1)[0]
+    group["deployEnvironments"] = [
+        {"name": f"env-{index}", "account": f"{300000000000 + index:012d}", "type": "dev"}
+        for index in range(49)
+    ]
+    result = run_app(seedfarmer_environment(parameters([group])))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert (
+        "error: deploy pipeline of group-000: 52 stages, CodePipeline allows 50 per pipeline" in result.stderr
+    )
