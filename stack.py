@@ -17,7 +17,7 @@ from constructs import Construct
 
 from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
 from quotas import check_pipeline, pack
-from settings import ApplicationSettings, DeploymentGroupSettings
+from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType
 from stages.build_support import BuildSupportStack
 from stages.endpoint import parse_approved_model
 from stages.governance import Governance, GovernedStack
@@ -58,6 +58,7 @@ class DeploymentGroupStage(cdk.Stage):
             governance=governance,
             names=names,
             deploy_accounts=[env.account for env in group.deploy_environments],
+            retain=build.type is not EnvironmentType.DEV,
             stack_name=bounded(f"{names.prefix}-build-support", STACK_NAME),
         )
         self.model_build = ModelBuildStack(

@@ -13,6 +13,8 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
@@ -20,6 +22,7 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from names import GroupNames
+from stages import FUNCTIONS
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, bucket_access, logical_id
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
@@ -87,8 +90,10 @@ class BuildSupportStack(GovernedStack):
         governance: Governance,
         names: GroupNames,
         deploy_accounts: Sequence[str],
+        retain: bool,
         stack_name: str,
     ) -> None:
+        """``retain``: a preprod or prod build account, whose trained models outlive the stack."""
         super().__init__(
             scope,
             construct_id,
@@ -101,11 +106,14 @@ class BuildSupportStack(GovernedStack):
         readers = sorted({tooling, *deploy_accounts} - {names.build_account})
         reader_principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in readers]
 
+        self.retain = retain
         self.artifacts_key = customer_managed_key(
-            self, "ArtifactsKey", description=f"Encrypts {names.artifacts_bucket}"
+            self, "ArtifactsKey", description=f"Encrypts {names.artifacts_bucket}", retain=retain
         )
         self.artifacts_key.add_alias(names.artifacts_key_alias)
-        logs = access_logs_bucket(self, "AccessLogsBucket", bucket_name=names.access_logs_bucket)
+        logs = access_logs_bucket(
+            self, "AccessLogsBucket", bucket_name=names.access_logs_bucket, retain=retain
+        )
         self.artifacts_bucket = encrypted_bucket(
             self,
             "ArtifactsBucket",
@@ -113,6 +121,7 @@ class BuildSupportStack(GovernedStack):
             access_logs=logs,
             bucket_name=names.artifacts_bucket,
             logs_prefix="artifacts/",
+            retain=retain,
         )
         self.artifacts_bucket.add_cors_rule(
             allowed_methods=_STUDIO_CORS.allowed_methods,
@@ -204,12 +213,77 @@ class BuildSupportStack(GovernedStack):
                     },
                 ],
             }
-        return sagemaker.CfnModelPackageGroup(
+        group = sagemaker.CfnModelPackageGroup(
             self,
             "ModelPackageGroup",
             model_package_group_name=names.model_package_group,
             model_package_group_description=f"Models trained by {names.prefix}",
             model_package_group_policy=policy,
+        )
+        if self.retain:
+            group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+        else:
+            self._empty_registry_on_delete(group, names)
+        return group
+
+    def _empty_registry_on_delete(self, group: sagemaker.CfnModelPackageGroup, names: GroupNames) -> None:
+        """Dev only: SageMaker refuses to delete a group holding versions, so remove them first."""
+        log_group = logs.LogGroup(self, "RegistryCleanupLogs", retention=logs.RetentionDays.ONE_YEAR)
+        role = iam.Role(
+            self,
+            "RegistryCleanupRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Deletes this dev group's model versions when its stack is deleted",
+        )
+        versions = self.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DeleteVersions", actions=["sagemaker:DeleteModelPackage"], resources=[versions]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=["*"])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteOwnLogs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn],
+            )
+        )
+        function = lambda_.Function(
+            self,
+            "RegistryCleanup",
+            description=f"Empties {names.model_package_group} before CloudFormation deletes it",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            handler="index.handler",
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS / "registry_cleanup"), exclude=["__pycache__", "*.pyc"]
+            ),
+            role=role,
+            log_group=log_group,
+            timeout=cdk.Duration.minutes(5),
+        )
+        cleanup = cdk.CustomResource(
+            self,
+            "RegistryCleanupOnDelete",
+            service_token=function.function_arn,
+            resource_type="Custom::ModelRegistryCleanup",
+            properties={"ModelPackageGroupName": names.model_package_group},
+        )
+        # Deleted before the group it empties.
+        cleanup.node.add_dependency(group)
+        acknowledge(
+            role,
+            {
+                **_registry_versions(names),
+                "IAM5[Resource::*]": "sagemaker:ListModelPackages has no resource-level permission.",
+                f"IAM5[Resource::<{logical_id(log_group)}.Arn>]": (
+                    "This function's own log group; its streams are named per instance."
+                ),
+            },
         )
 
     def _sagemaker_execution_role(self, names: GroupNames) -> iam.Role:
@@ -409,7 +483,9 @@ class BuildSupportStack(GovernedStack):
 
     def _approval_topic(self, names: GroupNames, tooling: str) -> sns.Topic:
         """Approved versions of this group's models, for the tooling account's deploy trigger."""
-        key = customer_managed_key(self, "ApprovalTopicKey", description=f"Encrypts {names.approval_topic}")
+        key = customer_managed_key(
+            self, "ApprovalTopicKey", description=f"Encrypts {names.approval_topic}", retain=self.retain
+        )
         # With the AWS-managed SNS key EventBridge cannot publish, and approvals would vanish silently.
         key.add_to_resource_policy(
             iam.PolicyStatement(

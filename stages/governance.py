@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,22 @@ class Governance:
         if self.boundary_name:
             return f"arn:{partition}:iam::{account}:policy/{self.boundary_name}"
         return None
+
+
+@jsii.implements(cdk.IAspect)
+class _TagRawRoles:
+    """Tag roles CDK writes as raw CloudFormation (custom resource providers), which ``Tags`` skips."""
+
+    def __init__(self, tags: Mapping[str, str]) -> None:
+        self._tags = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+    def visit(self, node: IConstruct) -> None:
+        if (
+            isinstance(node, cdk.CfnResource)
+            and not isinstance(node, iam.CfnRole)
+            and node.cfn_resource_type == "AWS::IAM::Role"
+        ):
+            node.add_property_override("Tags", self._tags)
 
 
 class GovernedStack(cdk.Stack):
@@ -59,6 +76,7 @@ class GovernedStack(cdk.Stack):
         self.governance = governance
         for key, value in sorted(governance.tags.items()):
             cdk.Tags.of(self).add(key, value)
+        cdk.Aspects.of(self).add(_TagRawRoles(governance.tags))
         boundary = governance.boundary_arn(str(env.account))
         if boundary:
             iam.PermissionsBoundary.of(self).apply(

@@ -13,8 +13,6 @@ would never exist in AWS. A run without a model stops in its synth step, before 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
@@ -39,12 +37,12 @@ from settings import (
     DeploymentGroupSettings,
     InfraRepositorySettings,
 )
+from stages import FUNCTIONS
 from stages.endpoint import ApprovedModel, EndpointStack
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.tooling import PipelineArtifactStore, complete_cross_region_support, module_synth_step
 
-FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '

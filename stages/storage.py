@@ -10,21 +10,31 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 
-def customer_managed_key(scope: Construct, construct_id: str, *, description: str) -> kms.Key:
-    """A rotated key; retained by default, since whatever it encrypted is unreadable without it."""
+def _removal(retain: bool) -> cdk.RemovalPolicy:
+    return cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+
+
+def customer_managed_key(
+    scope: Construct, construct_id: str, *, description: str, retain: bool = True
+) -> kms.Key:
+    """A rotated key; retained unless told otherwise, since whatever it encrypted is unreadable without it."""
     return kms.Key(
         scope,
         construct_id,
         description=description,
         enable_key_rotation=True,
-        removal_policy=cdk.RemovalPolicy.RETAIN,
+        removal_policy=_removal(retain),
+        pending_window=None if retain else cdk.Duration.days(7),
     )
 
 
-def access_logs_bucket(scope: Construct, construct_id: str, *, bucket_name: str | None = None) -> s3.Bucket:
+def access_logs_bucket(
+    scope: Construct, construct_id: str, *, bucket_name: str | None = None, retain: bool = True
+) -> s3.Bucket:
     """Where S3 delivers server access logs: SSE-S3, since the log delivery service cannot use a CMK.
 
     Any bucket of this account may deliver here: stacks of other stages cannot be named in advance.
+    Not retained, it is emptied and deleted with its stack.
     """
     bucket = s3.Bucket(
         scope,
@@ -35,7 +45,8 @@ def access_logs_bucket(scope: Construct, construct_id: str, *, bucket_name: str 
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
-        removal_policy=cdk.RemovalPolicy.RETAIN,
+        removal_policy=_removal(retain),
+        auto_delete_objects=not retain,
     )
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
@@ -63,8 +74,12 @@ def encrypted_bucket(
     access_logs: s3.IBucket,
     bucket_name: str | None = None,
     logs_prefix: str,
+    retain: bool = True,
 ) -> s3.Bucket:
-    """A versioned, KMS-encrypted, TLS-only private bucket that logs its access."""
+    """A versioned, KMS-encrypted, TLS-only private bucket that logs its access.
+
+    Not retained, it is emptied and deleted with its stack.
+    """
     return s3.Bucket(
         scope,
         construct_id,
@@ -78,5 +93,6 @@ def encrypted_bucket(
         versioned=True,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix=logs_prefix,
-        removal_policy=cdk.RemovalPolicy.RETAIN,
+        removal_policy=_removal(retain),
+        auto_delete_objects=not retain,
     )

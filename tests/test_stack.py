@@ -485,3 +485,33 @@ def test_infra_pipeline_synthesizes_in_the_module_folder(long_names_synth: Synth
     buildspec = json.loads(synth["Source"]["BuildSpec"])
     assert buildspec["phases"]["build"]["commands"][0] == "cd modules/sagemaker/sagemaker-model-cicd"
     assert buildspec["artifacts"]["base-directory"] == "modules/sagemaker/sagemaker-model-cicd/cdk.out"
+
+
+RETAINED_KINDS = ("AWS::S3::Bucket", "AWS::KMS::Key", "AWS::SageMaker::ModelPackageGroup")
+
+
+def test_preprod_and_prod_build_accounts_keep_what_they_trained(example_synth: Synth) -> None:
+    """Bucket, log bucket, keys and registry outlive their stack; nothing empties them."""
+    template = example_synth.stack("prod-deployment-group/BuildSupport").template
+    retained = [r for r in template["Resources"].values() if r["Type"] in RETAINED_KINDS]
+    assert len(retained) == 5
+    for resource in retained:
+        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["UpdateReplacePolicy"] == "Retain"
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
+
+
+def test_dev_build_accounts_clean_up_after_themselves(example_synth: Synth) -> None:
+    template = example_synth.stack("experimenation-deployment-group/BuildSupport").template
+    resources = template["Resources"]
+    for resource in (r for r in resources.values() if r["Type"] in ("AWS::S3::Bucket", "AWS::KMS::Key")):
+        assert resource["DeletionPolicy"] == "Delete"
+    assert len([r for r in resources.values() if r["Type"] == "Custom::S3AutoDeleteObjects"]) == 2
+    (group_id,) = [k for k, r in resources.items() if r["Type"] == "AWS::SageMaker::ModelPackageGroup"]
+    assert "DeletionPolicy" not in resources[group_id]
+    (cleanup,) = [r for r in resources.values() if r["Type"] == "Custom::ModelRegistryCleanup"]
+    assert cleanup["DependsOn"] == [group_id], "emptied before CloudFormation deletes the group"
+    assert (
+        cleanup["Properties"]["ModelPackageGroupName"]
+        == resources[group_id]["Properties"]["ModelPackageGroupName"]
+    )
