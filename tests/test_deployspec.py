@@ -24,7 +24,7 @@ from seedfarmer.models import DeploySpec, ProjectSpec
 from seedfarmer.utils import upper_snake_case
 
 from stages import tooling
-from tests.conftest import Synth
+from tests.conftest import CDK_CLI, Synth, clean_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYSPEC = ROOT / "deployspec.yaml"
@@ -145,7 +145,8 @@ def test_cdk_destroy_mirrors_deploy(spec: Any) -> None:
     assert index_of(destroy, r"^npm install -g aws-cdk@") < index_of(destroy, r"^cdk destroy ")
     index_of(destroy, r"^pip install -r requirements\.txt$")
     arguments = cdk_command(destroy, "destroy")
-    assert arguments[:3] == ["cdk", "destroy", "--all"]
+    assert arguments[:2] == ["cdk", "destroy"]
+    assert arguments[-1] == "**", "every stack, the pipelines' stacks in other accounts included"
     assert "--force" in arguments
     assert option(arguments, "--app") == "python app.py"
     assert not [command for command in destroy if re.search(r"^cdk deploy|codepipeline", command)]
@@ -297,8 +298,24 @@ def test_infra_pipeline_carries_the_tags_the_modulestack_checks(example_synth: S
     assert tags["SeedFarmerModuleName"] == "models-sagemaker-model-cicd"
 
 
-def test_modulestack_assumes_only_this_accounts_cdk_bootstrap_roles(template: dict[str, Any]) -> None:
+def test_modulestack_assumes_only_cdk_bootstrap_roles(template: dict[str, Any]) -> None:
+    """Any account's: destroy removes the pipelines' stacks in build and deploy accounts too."""
     statement = by_action(template)["sts:AssumeRole"]
-    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-*"}
+    assert statement["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/cdk-*"}
     roles = statement["Condition"]["StringEquals"]["iam:ResourceTag/aws-cdk:bootstrap-role"]
     assert set(roles) <= {"deploy", "file-publishing", "image-publishing", "lookup"}
+
+
+def test_destroy_selects_every_stack_the_module_deploys(spec: Any, example_synth: Synth) -> None:
+    """The destroy pattern, given to the pinned CLI over the README example's assembly."""
+    pattern = cdk_command(commands(spec, "destroy"), "destroy")[-1]
+    result = subprocess.run(
+        [str(CDK_CLI), "ls", "--app", str(example_synth.outdir), pattern],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=clean_environment({}),
+    )
+    assert result.returncode == 0, result.stderr
+    listed = {line.split(" ")[0] for line in result.stdout.splitlines() if line.strip()}
+    assert listed == set(example_synth.stacks)
