@@ -8,15 +8,17 @@ model build pipeline into the tooling account.
 from __future__ import annotations
 
 import json
+import shlex
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
-from quotas import check_pipeline, pack
+from quotas import STAGE_ACTIONS, check_pipeline, pack
 from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType
 from stages.build_support import BuildSupportStack
 from stages.endpoint import parse_approved_model
@@ -30,6 +32,7 @@ from stages.tooling import (
     RUNTIMES,
     PipelineArtifactStore,
     complete_cross_region_support,
+    in_folder,
     module_synth_step,
 )
 
@@ -101,6 +104,39 @@ class DeploymentGroupStage(cdk.Stage):
     def stacks(self) -> list[cdk.Stack]:
         """What the infra pipeline deploys for this group, CDK's cross-region support stacks included."""
         return [child for child in self.node.children if isinstance(child, cdk.Stack)]
+
+
+def preflight_step(
+    stages: list[DeploymentGroupStage], source: pipelines.IFileSetProducer, path: str
+) -> pipelines.CodeBuildStep:
+    """Stops a wave whose new build-support stacks would collide with resources an earlier deploy retained."""
+    arguments: list[str] = []
+    lookup_roles = []
+    for stage in stages:
+        support = stage.build_support
+        names = support.names
+        if arguments:
+            arguments.append("--")
+        arguments += [
+            names.build_account,
+            names.build_region,
+            support.stack_name,
+            names.model_package_group,
+            names.artifacts_bucket,
+            names.access_logs_bucket,
+        ]
+        lookup_roles.append(
+            f"arn:{cdk.Aws.PARTITION}:iam::{names.build_account}:role/"
+            f"cdk-hnb659fds-lookup-role-{names.build_account}-{names.build_region}"
+        )
+    return pipelines.CodeBuildStep(
+        "Preflight",
+        input=source,
+        commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
+        role_policy_statements=[
+            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
+        ],
+    )
 
 
 def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
@@ -182,7 +218,7 @@ class MlopsCicdStack(GovernedStack):
                 access_logs_bucket_name=logs_bucket_name,
             )
             group_metadata[group.name] = _group_metadata(names, group)
-        self._add_group_waves(list(self.groups.values()))
+        self._add_group_waves(list(self.groups.values()), source, infra.path)
 
         self.pipeline.build_pipeline()
         check_pipeline(self.pipeline.pipeline, "infra pipeline")
@@ -205,22 +241,28 @@ class MlopsCicdStack(GovernedStack):
             ),
         )
 
-    def _add_group_waves(self, stages: list[DeploymentGroupStage]) -> None:
+    def _add_group_waves(
+        self, stages: list[DeploymentGroupStage], source: pipelines.IFileSetProducer, path: str
+    ) -> None:
         """Groups side by side in as few pipeline stages as CodePipeline's 50 actions per stage allow.
 
         Each of a group's stacks takes two actions (prepare and deploy a change set); within a group
         they keep their order, so build support still deploys before the pipelines that refer to it.
+        A preflight check opens every wave (one action), so nothing of it deploys over retained data.
         """
         weights = [2 * len(stage.stacks) for stage in stages]
-        for number, batch in enumerate(pack(weights), start=1):
-            wave = self.pipeline.add_wave(f"DeploymentGroups-{number}")
+        for number, batch in enumerate(pack(weights, STAGE_ACTIONS - 1), start=1):
+            wave = self.pipeline.add_wave(
+                f"DeploymentGroups-{number}", pre=[preflight_step([stages[i] for i in batch], source, path)]
+            )
             for index in batch:
                 wave.add_stage(stages[index])
 
     def _acknowledge_pipeline_findings(self, store: PipelineArtifactStore) -> None:
         store.acknowledge_artifact_access(self.pipeline)
-        acknowledge_codebuild_defaults(self.pipeline.synth_project)
-        acknowledge_codebuild_defaults(self.pipeline.self_mutation_project)
+        for project in self.pipeline.node.find_all():
+            if isinstance(project, codebuild.Project) and project.role is not None:
+                acknowledge_codebuild_defaults(project)
         role = self.pipeline.self_mutation_project.role
         assert role is not None
         acknowledge(

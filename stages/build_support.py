@@ -107,6 +107,7 @@ class BuildSupportStack(GovernedStack):
         reader_principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in readers]
 
         self.retain = retain
+        self.names = names
         self.artifacts_key = customer_managed_key(
             self, "ArtifactsKey", description=f"Encrypts {names.artifacts_bucket}", retain=retain
         )
