@@ -20,10 +20,11 @@ from constructs import Construct
 from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
 from quotas import STAGE_ACTIONS, check_pipeline, pack
 from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType
+from stages import LOG_RETENTION
 from stages.build_support import BuildSupportStack
 from stages.endpoint import parse_approved_model
 from stages.governance import Governance, GovernedStack
-from stages.model_build import LOG_RETENTION, ModelBuildStack
+from stages.model_build import ModelBuildStack
 from stages.model_deploy import ModelDeployStack, deploy_targets
 from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.storage import access_logs_bucket

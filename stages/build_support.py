@@ -13,8 +13,6 @@ import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
@@ -22,7 +20,7 @@ from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
 from names import GroupNames
-from stages import FUNCTIONS
+from stages.functions import module_function
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, bucket_access, logical_id
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
@@ -229,12 +227,12 @@ class BuildSupportStack(GovernedStack):
 
     def _empty_registry_on_delete(self, group: sagemaker.CfnModelPackageGroup, names: GroupNames) -> None:
         """Dev only: SageMaker refuses to delete a group holding versions, so remove them first."""
-        log_group = logs.LogGroup(self, "RegistryCleanupLogs", retention=logs.RetentionDays.ONE_YEAR)
-        role = iam.Role(
+        function, role = module_function(
             self,
-            "RegistryCleanupRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Deletes this dev group's model versions when its stack is deleted",
+            "RegistryCleanup",
+            folder="registry_cleanup",
+            description=f"Empties {names.model_package_group} before CloudFormation deletes it",
+            timeout=cdk.Duration.minutes(5),
         )
         versions = self.format_arn(
             service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
@@ -246,26 +244,6 @@ class BuildSupportStack(GovernedStack):
         )
         role.add_to_policy(
             iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=["*"])
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="WriteOwnLogs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group.log_group_arn],
-            )
-        )
-        function = lambda_.Function(
-            self,
-            "RegistryCleanup",
-            description=f"Empties {names.model_package_group} before CloudFormation deletes it",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS / "registry_cleanup"), exclude=["__pycache__", "*.pyc"]
-            ),
-            role=role,
-            log_group=log_group,
-            timeout=cdk.Duration.minutes(5),
         )
         cleanup = cdk.CustomResource(
             self,
@@ -281,9 +259,6 @@ class BuildSupportStack(GovernedStack):
             {
                 **_registry_versions(names),
                 "IAM5[Resource::*]": "sagemaker:ListModelPackages has no resource-level permission.",
-                f"IAM5[Resource::<{logical_id(log_group)}.Arn>]": (
-                    "This function's own log group; its streams are named per instance."
-                ),
             },
         )
 

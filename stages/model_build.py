@@ -18,11 +18,10 @@ from constructs import Construct
 
 from names import GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
+from stages import LOG_RETENTION
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
 from stages.tooling import BUILD_IMAGE, PipelineArtifactStore
-
-LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 
 
 def model_build_variables(

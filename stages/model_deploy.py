@@ -20,7 +20,6 @@ from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import custom_resources as cr
@@ -37,13 +36,12 @@ from settings import (
     DeploymentGroupSettings,
     InfraRepositorySettings,
 )
-from stages import FUNCTIONS
 from stages.endpoint import ApprovedModel, EndpointStack
+from stages.functions import lambda_role, module_function
 from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge, acknowledge_codebuild_defaults
+from stages.nag import acknowledge_codebuild_defaults
 from stages.tooling import PipelineArtifactStore, complete_cross_region_support, module_synth_step
 
-LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
     'echo "No model version has been approved for this group yet: nothing to deploy, this run stops here. '
@@ -205,15 +203,9 @@ class ModelDeployStack(GovernedStack):
             physical_resource_id=cr.PhysicalResourceId.of(name),
             ignore_error_codes_matching="ParameterAlreadyExists",
         )
-        log_group = logs.LogGroup(self, "ApprovedModelParameterLogs", retention=LOG_RETENTION)
-        # Our own role rather than the AWS-managed basic execution policy: its own log group only.
-        role = iam.Role(
-            self,
-            "ApprovedModelParameterRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Creates the approved-model parameter once",
+        role, log_group = lambda_role(
+            self, "ApprovedModelParameter", description="Creates the approved-model parameter once"
         )
-        _allow_own_logs(role, log_group)
         cr.AwsCustomResource(
             self,
             "ApprovedModelParameter",
@@ -228,12 +220,18 @@ class ModelDeployStack(GovernedStack):
 
     def _approval_trigger(self, names: GroupNames) -> lambda_.Function:
         """Records an approved version and starts the deploy pipeline; may do nothing else."""
-        log_group = logs.LogGroup(self, "ApprovalTriggerLogs", retention=LOG_RETENTION)
-        role = iam.Role(
+        function, role = module_function(
             self,
-            "ApprovalTriggerRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Records approved model versions and starts the deploy pipeline",
+            "ApprovalTrigger",
+            folder="approval_trigger",
+            function_name=names.approval_trigger_function,
+            description="Deploys approved model versions of this group",
+            timeout=cdk.Duration.seconds(30),
+            environment={
+                "APPROVED_MODEL_PARAMETER": self.parameter_name,
+                "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
+                "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
+            },
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -247,50 +245,9 @@ class ModelDeployStack(GovernedStack):
                 resources=[self.pipeline_arn],
             )
         )
-        _allow_own_logs(role, log_group)
-        function = lambda_.Function(
-            self,
-            "ApprovalTrigger",
-            function_name=names.approval_trigger_function,
-            description="Deploys approved model versions of this group",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_asset(
-                str(FUNCTIONS / "approval_trigger"), exclude=["__pycache__", "*.pyc"]
-            ),
-            role=role,
-            log_group=log_group,
-            timeout=cdk.Duration.seconds(30),
-            environment={
-                "APPROVED_MODEL_PARAMETER": self.parameter_name,
-                "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
-                "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
-            },
-        )
         topic_arn = (
             f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
         )
         topic = sns.Topic.from_topic_arn(self, "ApprovalTopic", topic_arn)
         topic.add_subscription(subscriptions.LambdaSubscription(function))
         return function
-
-
-def _allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
-    """A function's role writes to its own log group, whose streams are named per instance."""
-    role.add_to_policy(
-        iam.PolicyStatement(
-            sid="WriteOwnLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_group.log_group_arn],
-        )
-    )
-    resource = log_group.node.default_child
-    assert isinstance(resource, cdk.CfnElement)
-    acknowledge(
-        role,
-        {
-            f"IAM5[Resource::<{cdk.Stack.of(log_group).get_logical_id(resource)}.Arn>]": (
-                "This function's own log group; its streams are named per instance."
-            )
-        },
-    )

@@ -1,0 +1,74 @@
+"""The module's own Lambda functions: newest Python runtime, own role, own log group, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stages import FUNCTIONS, LOG_RETENTION
+from stages.nag import acknowledge, logical_id
+
+
+def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
+    """A function's role writes to its own log group, whose streams are named per instance."""
+    role.add_to_policy(
+        iam.PolicyStatement(
+            sid="WriteOwnLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        )
+    )
+    acknowledge(
+        role,
+        {
+            f"IAM5[Resource::<{logical_id(log_group)}.Arn>]": (
+                "This function's own log group; its streams are named per instance."
+            )
+        },
+    )
+
+
+def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tuple[iam.Role, logs.LogGroup]:
+    """A role for one function with only its log group, rather than the AWS-managed basic policy."""
+    log_group = logs.LogGroup(scope, f"{construct_id}Logs", retention=LOG_RETENTION)
+    role = iam.Role(
+        scope,
+        f"{construct_id}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=description,
+    )
+    allow_own_logs(role, log_group)
+    return role, log_group
+
+
+def module_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    folder: str,
+    description: str,
+    timeout: cdk.Duration,
+    function_name: str | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> tuple[lambda_.Function, iam.Role]:
+    """``functions/<folder>/index.py`` as a function; the caller grants its role what it needs."""
+    role, log_group = lambda_role(scope, construct_id, description=description)
+    function = lambda_.Function(
+        scope,
+        construct_id,
+        function_name=function_name,
+        description=description,
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        handler="index.handler",
+        code=lambda_.Code.from_asset(str(FUNCTIONS / folder), exclude=["__pycache__", "*.pyc"]),
+        role=role,
+        log_group=log_group,
+        timeout=timeout,
+        environment=dict(environment or {}),
+    )
+    return function, role
