@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -79,13 +80,6 @@ ResourceName = Annotated[
     _matching(
         r"(?!.*--)[A-Za-z](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?",
         "must be 1-64 letters, digits or single hyphens, start with a letter and not end with a hyphen",
-    ),
-]
-CodeCommitRepositoryName = Annotated[
-    str,
-    _matching(
-        r"(?!.*\.git$)[\w.-]{1,100}",
-        "must be a CodeCommit repository name: 1-100 letters, digits, '.', '_' or '-', not ending in '.git'",
     ),
 ]
 # The rules of `git check-ref-format --branch`.
@@ -171,11 +165,79 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, validate_by_name=True)
 
 
-class RepositorySettings(_Input):
-    """A source repository the pipelines read."""
+Host = Literal["codecommit", "github", "github-enterprise", "gitlab", "gitlab-self-managed", "bitbucket"]
+_CODECOMMIT_NAME = re.compile(r"(?!.*\.git$)[A-Za-z0-9_.-]{1,100}")
+# Full repository paths as each hosting service allows them (GitLab nests groups).
+_HOSTED_NAMES: dict[str, tuple[re.Pattern[str], str]] = {
+    "github": (re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}"), "'owner/repository'"),
+    "github-enterprise": (re.compile(r"[A-Za-z0-9_-]{1,39}/[A-Za-z0-9._-]{1,100}"), "'owner/repository'"),
+    "bitbucket": (re.compile(r"[A-Za-z0-9_.-]{1,62}/[A-Za-z0-9_.-]{1,62}"), "'workspace/repository'"),
+    "gitlab": (
+        re.compile(r"[A-Za-z0-9_.-]{1,255}(/[A-Za-z0-9_.-]{1,255}){1,20}"),
+        "'group/repository' or 'group/subgroup/.../repository'",
+    ),
+    "gitlab-self-managed": (
+        re.compile(r"[A-Za-z0-9_.-]{1,255}(/[A-Za-z0-9_.-]{1,255}){1,20}"),
+        "'group/repository' or 'group/subgroup/.../repository'",
+    ),
+}
+_CONNECTION_ARN = re.compile(
+    r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}"
+)
 
-    host: Literal["codecommit"] = Field(description="Where the repository lives.")
-    name: CodeCommitRepositoryName = Field(description="The repository's name.")
+
+class RepositorySettings(_Input):
+    """A source repository the pipelines read: CodeCommit, or a hosted one through AWS CodeConnections."""
+
+    host: Host = Field(description="Where the repository lives.")
+    name: str = Field(
+        description="CodeCommit: the repository's name; elsewhere its full path, e.g. 'owner/repository'."
+    )
+    connection_arn: str | None = Field(
+        None,
+        validate_default=True,
+        description="The CodeConnections connection to a hosted repository; not for CodeCommit.",
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_host(cls, value: str, info: ValidationInfo) -> str:
+        host = info.data.get("host")
+        if not value:
+            raise ValueError("must not be empty")
+        if host == "codecommit":
+            if not _CODECOMMIT_NAME.fullmatch(value):
+                raise ValueError(
+                    "must be a CodeCommit repository name: 1-100 letters, digits, '.', '_' or '-', "
+                    "not ending in '.git'"
+                )
+        elif host in _HOSTED_NAMES:
+            pattern, shape = _HOSTED_NAMES[host]
+            if not pattern.fullmatch(value):
+                raise ValueError(f"must be the full repository path {shape} on {host}")
+        return value
+
+    @field_validator("connection_arn")
+    @classmethod
+    def _connection_for_hosted_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        host = info.data.get("host")
+        if host == "codecommit" and value is not None:
+            raise ValueError("is only for hosted repositories; a CodeCommit repository needs none")
+        if host not in (None, "codecommit") and value is None:
+            raise ValueError(
+                f"is required for host '{host}': the ARN of an AWS CodeConnections connection to it"
+            )
+        if value is not None and not _CONNECTION_ARN.fullmatch(value):
+            raise ValueError(
+                "must be a connection ARN such as "
+                "arn:aws:codeconnections:us-east-1:123456789012:connection/<uuid>"
+            )
+        return value
+
+    @property
+    def hosted(self) -> bool:
+        """Read through a CodeConnections connection rather than from CodeCommit."""
+        return self.host != "codecommit"
 
 
 class InfraRepositorySettings(RepositorySettings):
@@ -358,7 +420,9 @@ _MAP_PARAMETERS = frozenset({"tags"})
 _ECHO_LIMIT = 60
 
 
-def _location(prefix: str, loc: tuple[int | str, ...], *, keyed: bool = False) -> str:
+def _location(
+    prefix: str, loc: tuple[int | str, ...], *, keyed: bool = False, field_names: bool = True
+) -> str:
     path = prefix
     for index, part in enumerate(loc):
         if isinstance(part, int):
@@ -366,7 +430,10 @@ def _location(prefix: str, loc: tuple[int | str, ...], *, keyed: bool = False) -
         elif keyed and index == 0:
             path += f"[{part!r}]"
         elif part:
-            path += f".{part}" if path else part
+            # Defaults validated in place are located by field name; the user wrote camelCase. An
+            # unknown key is shown exactly as written.
+            key = to_camel(part) if field_names and "_" in part and path else part
+            path += f".{key}" if path else key
     return path
 
 
@@ -432,7 +499,12 @@ def _problems(error: ValidationError, name_of: Any, missing_hint: Any, skip: fro
         description = _describe(item)
         if rest and rest[-1] == "[key]":  # a map's key, shown in the label already
             rest, description = rest[:-1], f"key {_describe(item, echo=False)}"
-        label = _location(name_of(head), rest, keyed=head in _MAP_PARAMETERS)
+        label = _location(
+            name_of(head),
+            rest,
+            keyed=head in _MAP_PARAMETERS,
+            field_names=item["type"] != "extra_forbidden",
+        )
         line = f"{label}: {description}"
         if item["type"] == "missing" and not rest:
             line += f" ({missing_hint(head)})"

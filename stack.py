@@ -12,7 +12,6 @@ import shlex
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
@@ -33,8 +32,10 @@ from stages.tooling import (
     RUNTIMES,
     PipelineArtifactStore,
     complete_cross_region_support,
+    grant_connection_use,
     in_folder,
     module_synth_step,
+    pipeline_source,
 )
 
 
@@ -179,8 +180,7 @@ class MlopsCicdStack(GovernedStack):
         store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=logs_bucket_name)
 
         infra = params.infra_repo
-        repo = codecommit.Repository.from_repository_name(self, "InfraRepository", infra.name)
-        source = pipelines.CodePipelineSource.code_commit(repo, infra.branch)
+        source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
         synth = module_synth_step(source, infra.path, settings.carried_environment)
         self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
         self.pipeline = pipelines.CodePipeline(
@@ -223,6 +223,7 @@ class MlopsCicdStack(GovernedStack):
 
         self.pipeline.build_pipeline()
         check_pipeline(self.pipeline.pipeline, "infra pipeline")
+        grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
         complete_cross_region_support(self.pipeline.pipeline, governance)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
@@ -21,7 +20,7 @@ from settings import DeploymentGroupSettings, RepositorySettings
 from stages import LOG_RETENTION
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import BUILD_IMAGE, PipelineArtifactStore
+from stages.tooling import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 
 
 def model_build_variables(
@@ -109,7 +108,6 @@ class ModelBuildStack(GovernedStack):
             timeout=cdk.Duration.hours(8),
         )
 
-        repo = codecommit.Repository.from_repository_name(self, "ModelBuildRepository", repository.name)
         source = codepipeline.Artifact("ModelBuildSource")
         self.pipeline = codepipeline.Pipeline(
             self,
@@ -117,26 +115,12 @@ class ModelBuildStack(GovernedStack):
             pipeline_name=names.model_build_pipeline,
             pipeline_type=codepipeline.PipelineType.V2,
             artifact_bucket=store.bucket,
-            stages=[
-                codepipeline.StageProps(
-                    stage_name="Source",
-                    actions=[
-                        actions.CodeCommitSourceAction(
-                            action_name="ModelBuildRepository",
-                            repository=repo,
-                            branch=group.source_branch,
-                            output=source,
-                            trigger=actions.CodeCommitTrigger.EVENTS,
-                        )
-                    ],
-                ),
-                codepipeline.StageProps(
-                    stage_name="Build",
-                    actions=[
-                        actions.CodeBuildAction(action_name="TrainAndRegister", project=project, input=source)
-                    ],
-                ),
-            ],
         )
+        push_triggered_source(self, self.pipeline, repository, group.source_branch, source)
+        self.pipeline.add_stage(
+            stage_name="Build",
+            actions=[actions.CodeBuildAction(action_name="TrainAndRegister", project=project, input=source)],
+        )
+        grant_connection_use(self.pipeline, repository)
         store.acknowledge_artifact_access(self.pipeline, project_role)
         acknowledge_codebuild_defaults(project)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
@@ -40,7 +38,13 @@ from stages.endpoint import ApprovedModel, EndpointStack
 from stages.functions import lambda_role, module_function
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import PipelineArtifactStore, complete_cross_region_support, module_synth_step
+from stages.tooling import (
+    PipelineArtifactStore,
+    complete_cross_region_support,
+    grant_connection_use,
+    module_synth_step,
+    pipeline_source,
+)
 
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
@@ -122,11 +126,8 @@ class ModelDeployStack(GovernedStack):
         self._approved_model_parameter(group)
         store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=access_logs_bucket_name)
 
-        repo = codecommit.Repository.from_repository_name(self, "InfraRepository", infra_repo.name)
         # No push trigger: the pipeline runs when a model version is approved.
-        source = pipelines.CodePipelineSource.code_commit(
-            repo, infra_repo.branch, trigger=actions.CodeCommitTrigger.NONE
-        )
+        source = pipeline_source(self, infra_repo, infra_repo.branch, trigger_on_push=False)
         synth = module_synth_step(
             source,
             infra_repo.path,
@@ -176,6 +177,7 @@ class ModelDeployStack(GovernedStack):
             self.pipeline.add_stage(stage, pre=pre)
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
+        grant_connection_use(base, infra_repo)
         complete_cross_region_support(base, governance)
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)

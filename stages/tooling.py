@@ -7,10 +7,14 @@ from collections.abc import Mapping
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations, pipelines
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from settings import RepositorySettings
 from stages.governance import Governance
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
@@ -114,4 +118,73 @@ def complete_cross_region_support(pipeline: codepipeline.Pipeline, governance: G
                     "the support stack and is known there only by alias; it cannot name the key's ARN."
                 ),
             },
+        )
+
+
+def pipeline_source(
+    scope: Construct, repository: RepositorySettings, branch: str, *, trigger_on_push: bool
+) -> pipelines.CodePipelineSource:
+    """A CDK Pipelines source: CodeCommit, or a hosted repository through its CodeConnections connection."""
+    if repository.connection_arn:
+        return pipelines.CodePipelineSource.connection(
+            repository.name, branch, connection_arn=repository.connection_arn, trigger_on_push=trigger_on_push
+        )
+    repo = codecommit.Repository.from_repository_name(scope, "InfraRepository", repository.name)
+    trigger = actions.CodeCommitTrigger.EVENTS if trigger_on_push else actions.CodeCommitTrigger.NONE
+    return pipelines.CodePipelineSource.code_commit(repo, branch, trigger=trigger)
+
+
+def push_triggered_source(
+    scope: Construct,
+    pipeline: codepipeline.Pipeline,
+    repository: RepositorySettings,
+    branch: str,
+    output: codepipeline.Artifact,
+) -> None:
+    """Add a source stage to ``pipeline`` that runs it on pushes to ``branch``, and to no other branch."""
+    action: codepipeline.IAction
+    if repository.connection_arn:
+        owner, _, repo = repository.name.partition("/")
+        action = actions.CodeStarConnectionsSourceAction(
+            action_name="ModelBuildRepository",
+            connection_arn=repository.connection_arn,
+            owner=owner,
+            repo=repo,
+            branch=branch,
+            output=output,
+            trigger_on_push=True,
+        )
+    else:
+        action = actions.CodeCommitSourceAction(
+            action_name="ModelBuildRepository",
+            repository=codecommit.Repository.from_repository_name(
+                scope, "ModelBuildRepository", repository.name
+            ),
+            branch=branch,
+            output=output,
+            trigger=actions.CodeCommitTrigger.EVENTS,
+        )
+    pipeline.add_stage(stage_name="Source", actions=[action])
+    if repository.connection_arn:
+        pipeline.add_trigger(
+            provider_type=codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+            git_configuration=codepipeline.GitConfiguration(
+                source_action=action,
+                push_filter=[codepipeline.GitPushFilter(branches_includes=[branch])],
+            ),
+        )
+
+
+def grant_connection_use(pipeline: codepipeline.Pipeline, repository: RepositorySettings) -> None:
+    """CDK grants the source action the codestar-connections action; add its codeconnections twin."""
+    if not repository.connection_arn:
+        return
+    source = pipeline.node.find_child("Source")
+    for role in roles_below(source):
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="UseRepositoryConnection",
+                actions=["codeconnections:UseConnection"],
+                resources=[repository.connection_arn],
+            )
         )

@@ -20,6 +20,7 @@ from seedfarmer_manifest import parameter_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = ROOT / "examples" / "sample-ml-model-name.yaml"
+GITHUB_MANIFEST = ROOT / "examples" / "github-hosted.yaml"
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 TOOLING_ACCOUNT = "111111111111"
 TOOLING_REGION = "us-east-1"
@@ -269,6 +270,8 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
                 extra=approved_model_environment("experimenation-deployment-group")
             ),
             "fifty": seedfarmer_environment(fifty_groups_parameters()),
+            # Both repositories on GitHub through one CodeConnections connection.
+            "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
         },
     )
     yield pool
@@ -298,3 +301,8 @@ def approved_experiment_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def fifty_groups_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("fifty")
+
+
+@pytest.fixture(scope="session")
+def github_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("github")

@@ -52,7 +52,7 @@ def test_every_problem_gets_its_own_line() -> None:
     groups[0]["sourceBrnach"] = groups[0].pop("sourceBranch")
     groups[1]["buildEnvironment"]["type"] = "production"  # type: ignore[index]
     env = with_groups(groups)
-    env["SEEDFARMER_PARAMETER_INFRA_REPO"] = json.dumps({"host": "github", "name": "infra"})
+    env["SEEDFARMER_PARAMETER_INFRA_REPO"] = json.dumps({"host": "svn", "name": "infra"})
     result = run_app(env)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

@@ -13,7 +13,10 @@ from tests.conftest import Synth
 ALLOWED = {"W3005"}
 
 
-@pytest.mark.parametrize("synth_name", ["example_synth", "long_names_synth", "approved_synth"])
+SYNTHS = ["example_synth", "long_names_synth", "approved_synth", "github_synth"]
+
+
+@pytest.mark.parametrize("synth_name", SYNTHS)
 def test_cfn_lint_is_clean(synth_name: str, request: pytest.FixtureRequest) -> None:
     synth: Synth = request.getfixturevalue(synth_name)
     templates = sorted(str(p) for p in synth.outdir.rglob("*.template.json"))

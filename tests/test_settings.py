@@ -106,6 +106,8 @@ B0, B1 = f"{G0}.buildEnvironment", f"{G1}.buildEnvironment"
 ENDPOINT = f"{G1}.deployEnvironments[1].endpoint"
 SCALING = {"minCapacity": 1, "maxCapacity": 4, "targetInvocationsPerInstance": 100}
 
+HOSTS = "'codecommit', 'github', 'github-enterprise', 'gitlab', 'gitlab-self-managed' or 'bitbucket'"
+
 
 @pytest.fixture(autouse=True)
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
@@ -347,7 +349,7 @@ def test_good_context_values_are_accepted(
     [
         # infra-repo
         ("infra-repo", "codecommit", "infra-repo: must be an object ({...}), got 'codecommit'"),
-        ("infra-repo.host", "github", "infra-repo.host: must be 'codecommit', got 'github'"),
+        ("infra-repo.host", "svn", f"infra-repo.host: must be {HOSTS}, got 'svn'"),
         ("infra-repo.host", REMOVE, "infra-repo.host: is required"),
         ("infra-repo.name", REMOVE, "infra-repo.name: is required"),
         ("infra-repo.name", "", "infra-repo.name: must not be empty"),
@@ -366,7 +368,7 @@ def test_good_context_values_are_accepted(
         ("infra-repo.path", "", "infra-repo.path: must not be empty"),
         ("infra-repo.paht", "module", f"infra-repo.paht: {UNKNOWN}"),
         # model-build-repo
-        ("model-build-repo.host", "github", "model-build-repo.host: must be 'codecommit', got 'github'"),
+        ("model-build-repo.host", "svn", f"model-build-repo.host: must be {HOSTS}, got 'svn'"),
         ("model-build-repo.name", REMOVE, "model-build-repo.name: is required"),
         ("model-build-repo.branch", "main", f"model-build-repo.branch: {UNKNOWN}"),
         # deployment-groups
@@ -873,3 +875,87 @@ def test_approved_model_for_an_unknown_group_is_refused(env: pytest.MonkeyPatch)
         "APPROVED_MODEL_GROUP: no deployment group named 'prod' "
         "(known: experimenation-deployment-group, prod-deployment-group)"
     ]
+
+
+CONNECTION = "arn:aws:codeconnections:us-east-1:111111111111:connection/0b9e7b0c-1d2e-4f3a-8b4c-5d6e7f8a9b0c"
+OLD_CONNECTION = (
+    "arn:aws:codestar-connections:eu-west-1:111111111111:connection/0b9e7b0c-1d2e-4f3a-8b4c-5d6e7f8a9b0c"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "name", "arn"),
+    [
+        ("github", "my-org/model-build", CONNECTION),
+        ("github-enterprise", "ml_team/infra.repo", OLD_CONNECTION),
+        ("gitlab", "group/subgroup/deeper/repo", CONNECTION),
+        ("gitlab-self-managed", "group/repo", CONNECTION),
+        ("bitbucket", "workspace/repo", CONNECTION),
+    ],
+)
+def test_hosted_repositories_through_a_connection(
+    env: pytest.MonkeyPatch, host: str, name: str, arn: str
+) -> None:
+    env.setenv(
+        "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO",
+        json.dumps({"host": host, "name": name, "connectionArn": arn}),
+    )
+    repo = load_settings().parameters.model_build_repo
+    assert (repo.host, repo.name, repo.connection_arn, repo.hosted) == (host, name, arn, True)
+
+
+@pytest.mark.parametrize(
+    ("value", "problems"),
+    [
+        (
+            {"host": "github", "name": "my-org/model-build"},
+            [
+                "model-build-repo.connectionArn: is required for host 'github': "
+                "the ARN of an AWS CodeConnections connection to it"
+            ],
+        ),
+        (
+            {"host": "codecommit", "name": "model-build-repo", "connectionArn": CONNECTION},
+            [
+                "model-build-repo.connectionArn: is only for hosted repositories; "
+                f"a CodeCommit repository needs none, got '{CONNECTION[:60]}'... (94 characters)"
+            ],
+        ),
+        (
+            {"host": "github", "name": "model-build", "connectionArn": CONNECTION},
+            [
+                "model-build-repo.name: must be the full repository path 'owner/repository' on github, "
+                "got 'model-build'"
+            ],
+        ),
+        (
+            {"host": "github", "name": "a/b/c", "connectionArn": CONNECTION},
+            [
+                "model-build-repo.name: must be the full repository path 'owner/repository' on github, "
+                "got 'a/b/c'"
+            ],
+        ),
+        (
+            {"host": "gitlab", "name": "group/", "connectionArn": CONNECTION},
+            [
+                "model-build-repo.name: must be the full repository path 'group/repository' or "
+                "'group/subgroup/.../repository' on gitlab, got 'group/'"
+            ],
+        ),
+        (
+            {"host": "bitbucket", "name": "ws/repo", "connectionArn": "arn:aws:iam::111111111111:role/x"},
+            [
+                "model-build-repo.connectionArn: must be a connection ARN such as "
+                "arn:aws:codeconnections:us-east-1:123456789012:connection/<uuid>, "
+                "got 'arn:aws:iam::111111111111:role/x'"
+            ],
+        ),
+    ],
+)
+def test_hosted_repository_problems(
+    env: pytest.MonkeyPatch, value: dict[str, str], problems: list[str]
+) -> None:
+    env.setenv("SEEDFARMER_PARAMETER_MODEL_BUILD_REPO", json.dumps(value))
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert raised.value.problems == problems
