@@ -14,6 +14,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
+from plan import deployment_plan
 from quotas import check_templates
 from seedfarmer_manifest import manifest_environment
 from settings import SettingsError, load_settings
@@ -22,8 +23,8 @@ from stack import MlopsCicdStack
 CDK_JSON = Path(__file__).with_name("cdk.json")
 
 
-def build_app(outdir: str | None = None) -> cdk.App:
-    """The module's app, with cdk.json's feature flags even when run without the CDK CLI."""
+def build_app(outdir: str | None = None) -> tuple[cdk.App, list[str]]:
+    """The module's app, with cdk.json's feature flags even when run without the CDK CLI, and its plan."""
     app = cdk.App(context=json.loads(CDK_JSON.read_text())["context"], outdir=outdir)
     manifest = app.node.try_get_context("manifest")
     if manifest:
@@ -41,31 +42,34 @@ def build_app(outdir: str | None = None) -> cdk.App:
             "pipelines never deploy",
             file=sys.stderr,
         )
-    MlopsCicdStack(app, "MlopsCicd", settings=settings)
+    stack = MlopsCicdStack(app, "MlopsCicd", settings=settings)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return app
+    return app, deployment_plan(settings, stack)
+
+
+def _report(error: SettingsError) -> int:
+    for problem in error.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 2
 
 
 def main() -> int:
     """Synthesize the module, or say what is wrong with its inputs and exit non-zero."""
     try:
-        app = build_app()
+        app, plan = build_app()
     except SettingsError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return _report(error)
     try:
         assembly = app.synth()
         check_templates(assembly.directory)
     except SettingsError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return 2
+        return _report(error)
     except RuntimeError as error:
         if "ValidationFailed" not in str(error):
             raise
         print("error: cdk-nag found open findings (listed above); fix or acknowledge them", file=sys.stderr)
         return 1
+    print("\n".join(plan), file=sys.stderr)
     return 0
 
 

@@ -20,7 +20,8 @@ from seedfarmer_manifest import parameter_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = ROOT / "examples" / "sample-ml-model-name.yaml"
-GITHUB_MANIFEST = ROOT / "examples" / "github-hosted.yaml"
+MANIFESTS = ROOT / "examples" / "manifests"
+GITHUB_MANIFEST = MANIFESTS / "github-hosted.yaml"
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 TOOLING_ACCOUNT = "111111111111"
 TOOLING_REGION = "us-east-1"
@@ -81,6 +82,8 @@ class StackArtifact:
 class Synth:
     outdir: Path
     stacks: dict[str, StackArtifact] = field(default_factory=dict)
+    log: str = ""
+    """What the app printed on standard error (notes and the plan)."""
 
     def stack(self, suffix: str) -> StackArtifact:
         """The one stack whose display name ends with ``suffix``."""
@@ -155,14 +158,19 @@ class SynthPool:
             )
             self._jobs[name] = (process, outdir)
 
+    def start(self) -> None:
+        """Begin every synth now; the tests that need none run meanwhile."""
+        if not self._jobs:
+            self._start()
+
     def get(self, name: str) -> Synth:
         if name not in self._done:
-            if not self._jobs:
-                self._start()
+            self.start()
             process, outdir = self._jobs[name]
             _, stderr = process.communicate(timeout=600)
             assert process.returncode == 0, f"{name}: {stderr[-5000:]}"
             self._done[name] = read_assembly(outdir)
+            self._done[name].log = stderr
         return self._done[name]
 
     def close(self) -> None:
@@ -272,10 +280,25 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             "fifty": seedfarmer_environment(fifty_groups_parameters()),
             # Both repositories on GitHub through one CodeConnections connection.
             "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
+            # The other ready manifests a newcomer starts from.
+            **{
+                f"manifest-{path.stem}": seedfarmer_environment(manifest_parameters(path))
+                for path in sorted(MANIFESTS.glob("*.yaml"))
+                if path != GITHUB_MANIFEST
+            },
         },
     )
     yield pool
     pool.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_synths_early(request: pytest.FixtureRequest) -> None:
+    """Start the shared synths with the session when any collected test needs one."""
+    names = {"synth_pool", "example_synth", "long_names_synth", "approved_synth", "approved_experiment_synth"}
+    names |= {"fifty_groups_synth", "github_synth"}
+    if any(names & set(getattr(item, "fixturenames", ())) for item in request.session.items):
+        request.getfixturevalue("synth_pool").start()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, clean_environment, manifest_parameters, seedfarmer_environment
+from seedfarmer_manifest import manifest_environment
+from tests.conftest import ROOT, Synth, clean_environment, manifest_parameters, seedfarmer_environment
 
 
 def run_app(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -117,3 +118,30 @@ def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines
     assert all(line.startswith("error: APPROVED_MODEL_INFO: ") for line in lines), lines
+
+
+def test_a_synth_ends_with_a_short_plan(example_synth: Synth) -> None:
+    log = example_synth.log
+    assert "Plan: mlops-demo-models-sagemaker-model-cicd in tooling account 111111111111 (us-east-1)" in log
+    assert "  group prod-deployment-group: trains in 123456789015 (us-east-1, preprod)" in log
+    assert "      -> prod-env: 123456789017 (us-east-1, prod), after a manual approval" in log
+    assert "      -> prod-approval-env: 123456789016 (us-east-1, preprod)\n" in log
+    assert "model-build-repo@dev (CodeCommit)" in log
+
+
+def test_manifest_file_wins_over_seedfarmer_variables_with_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What ``-c manifest=`` hands the app (the Quick start synthesizes through it end to end)."""
+    environ = seedfarmer_environment()
+    environ["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"] = "not even json"
+    manifest = str(ROOT / "examples" / "sample-ml-model-name.yaml")
+    env = manifest_environment(manifest, {"project": "trial", "account": "222222222222"}, environ)
+    assert "warning: -c manifest=" in capsys.readouterr().err
+    groups = json.loads(env["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"])
+    assert [g["name"] for g in groups] == ["experimenation-deployment-group", "prod-deployment-group"]
+    assert env["SEEDFARMER_PARAMETER_INFRA_REPO"] == '{"host": "codecommit", "name": "cdk-infra-repo"}'
+    assert (env["SEEDFARMER_PROJECT_NAME"], env["SEEDFARMER_DEPLOYMENT_NAME"]) == ("trial", "local")
+    assert env["SEEDFARMER_MODULE_NAME"] == "sample-ml-model-name"
+    assert env["CDK_DEFAULT_ACCOUNT"] == "222222222222"
+    assert env["CDK_DEFAULT_REGION"] == "us-east-1", "from the environment when -c region= is not given"

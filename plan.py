@@ -1,0 +1,37 @@
+"""The short plan printed after a synth: what goes where, and which deployments wait for a human."""
+
+from __future__ import annotations
+
+from settings import ApplicationSettings, RepositorySettings
+from stack import MlopsCicdStack, group_names
+from stages.model_deploy import deploy_targets
+
+
+def _repository(repository: RepositorySettings, branch: str) -> str:
+    where = "CodeCommit" if repository.host == "codecommit" else repository.host
+    return f"{repository.name}@{branch} ({where})"
+
+
+def deployment_plan(settings: ApplicationSettings, stack: MlopsCicdStack) -> list[str]:
+    """One line per pipeline and deploy target, grouped by deployment group."""
+    tooling, params = settings.tooling, settings.parameters
+    infra = params.infra_repo
+    lines = [
+        f"Plan: {settings.stack_name} in tooling account {tooling.account} ({tooling.region})",
+        f"  infra pipeline {stack.pipeline_name} <- {_repository(infra, infra.branch)}",
+    ]
+    for group in params.deployment_groups:
+        build = group.build_environment
+        names = group_names(settings, group)
+        lines += [
+            f"  group {group.name}: trains in {build.account} ({build.region}, {build.type.value})",
+            f"    model build pipeline {names.model_build_pipeline} <- "
+            f"{_repository(params.model_build_repo, group.source_branch)}",
+            f"    deploy pipeline {names.model_deploy_pipeline}, on approval in {names.model_package_group}:",
+        ]
+        lines += [
+            f"      -> {target.name}: {target.account} ({build.region}, {target.type.value})"
+            + (", after a manual approval" if target.needs_approval else "")
+            for target in deploy_targets(group)
+        ]
+    return lines

@@ -1,0 +1,45 @@
+"""The ready manifests in examples/ synthesize, cdk-nag clean, to what they promise."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import MANIFESTS, SynthPool
+
+
+def test_one_account_trial_keeps_everything_in_one_account(synth_pool: SynthPool) -> None:
+    synth = synth_pool.get("manifest-one-account-trial")
+    assert {stack.account for stack in synth.stacks.values()} == {"111111111111"}
+    endpoint = synth.stack("trial/ModelDeploy/trial/Endpoint")
+    assert endpoint.account == "111111111111"
+
+
+def test_three_accounts_put_prod_behind_an_approval(synth_pool: SynthPool) -> None:
+    synth = synth_pool.get("manifest-three-accounts")
+    accounts = {stack.account for stack in synth.stacks.values()}
+    assert accounts == {"111111111111", "222222222222", "333333333333", "444444444444"}
+    template = synth.stack("release/ModelDeploy").template
+    (pipeline,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodePipeline::Pipeline"]
+    manual = [
+        stage["Name"]
+        for stage in pipeline["Properties"]["Stages"]
+        if any(a["ActionTypeId"]["Provider"] == "Manual" for a in stage["Actions"])
+    ]
+    assert manual == ["release-prod"]
+
+
+@pytest.mark.parametrize("path", sorted(MANIFESTS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_example_manifest_is_synthesized_by_the_suite(path: object, synth_pool: SynthPool) -> None:
+    name = "github" if str(path).endswith("github-hosted.yaml") else f"manifest-{path.stem}"  # type: ignore[attr-defined]
+    assert synth_pool.get(name).stacks
+
+
+def test_the_architecture_picture_is_a_real_png() -> None:
+    picture = MANIFESTS.parent.parent / "docs" / "_static" / "architecture.png"
+    header = picture.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+    assert width > 1000
+    assert height > 1000
+    readme = (MANIFESTS.parent.parent / "README.md").read_text()
+    assert "](docs/_static/architecture.png)" in readme
