@@ -2,7 +2,8 @@
 
 The infra pipeline (CDK Pipelines) re-synthesizes this module from the infra repository, updates itself,
 then, per deployment group, deploys the group's build-support stack into its build account and its
-model build pipeline into the tooling account.
+model build and model deploy pipelines into the tooling account. Groups share stages ("waves"), as many
+per stage as CodePipeline's action limit allows, each wave opening with a preflight check.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import MANIFESTS, SynthPool
@@ -29,8 +31,8 @@ def test_three_accounts_put_prod_behind_an_approval(synth_pool: SynthPool) -> No
 
 
 @pytest.mark.parametrize("path", sorted(MANIFESTS.glob("*.yaml")), ids=lambda p: p.stem)
-def test_every_example_manifest_is_synthesized_by_the_suite(path: object, synth_pool: SynthPool) -> None:
-    name = "github" if str(path).endswith("github-hosted.yaml") else f"manifest-{path.stem}"  # type: ignore[attr-defined]
+def test_every_example_manifest_is_synthesized_by_the_suite(path: Path, synth_pool: SynthPool) -> None:
+    name = "github" if path.name == "github-hosted.yaml" else f"manifest-{path.stem}"
     assert synth_pool.get(name).stacks
 
 
