@@ -255,11 +255,12 @@ def approved_model_environment(group: str, version: int = 3) -> dict[str, str]:
     return {"APPROVED_MODEL_INFO": json.dumps(info), "APPROVED_MODEL_GROUP": group}
 
 
-def fifty_groups_parameters() -> list[dict[str, Any]]:
+def codecommit_parameters(deployment_groups: list[dict[str, object]]) -> list[dict[str, Any]]:
+    """The required parameters around ``deployment_groups``, both repositories on CodeCommit."""
     return [
         {"name": "infra-repo", "value": {"host": "codecommit", "name": "infra"}},
         {"name": "model-build-repo", "value": {"host": "codecommit", "name": "models"}},
-        {"name": "deployment-groups", "value": benchmark_groups(50)},
+        {"name": "deployment-groups", "value": deployment_groups},
     ]
 
 
@@ -277,7 +278,7 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             "approved-experiment": seedfarmer_environment(
                 extra=approved_model_environment("experimenation-deployment-group")
             ),
-            "fifty": seedfarmer_environment(fifty_groups_parameters()),
+            "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
             # Both repositories on GitHub through one CodeConnections connection.
             "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
             # The other ready manifests a newcomer starts from.

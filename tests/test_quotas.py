@@ -12,19 +12,11 @@ import pytest
 from benchmarks.synth_benchmark import groups
 from quotas import pack
 from settings import SettingsError
-from tests.conftest import Synth, seedfarmer_environment
+from tests.conftest import Synth, codecommit_parameters, seedfarmer_environment
 from tests.test_app import run_app
 
 FIFTY = 50
 ROLE_INLINE_POLICY_CHARACTERS = 10_240  # IAM: all inline policies of one role, whitespace excluded
-
-
-def parameters(deployment_groups: list[dict[str, object]]) -> list[dict[str, Any]]:
-    return [
-        {"name": "infra-repo", "value": {"host": "codecommit", "name": "infra"}},
-        {"name": "model-build-repo", "value": {"host": "codecommit", "name": "models"}},
-        {"name": "deployment-groups", "value": deployment_groups},
-    ]
 
 
 def infra_pipeline(synth: Synth) -> dict[str, Any]:
@@ -108,7 +100,7 @@ def test_a_deploy_pipeline_that_cannot_fit_names_the_limit() -> None:
         {"name": f"env-{index}", "account": f"{300000000000 + index:012d}", "type": "dev"}
         for index in range(49)
     ]
-    result = run_app(seedfarmer_environment(parameters([group])))
+    result = run_app(seedfarmer_environment(codecommit_parameters([group])))
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert (
