@@ -428,6 +428,8 @@ class BuildSupportStack(GovernedStack):
                     "sagemaker:DescribePipelineExecution",
                     "sagemaker:ListPipelineExecutionSteps",
                     "sagemaker:AddTags",
+                    # The SDK's upsert reads a pipeline's tags to keep them when it updates it.
+                    "sagemaker:ListTags",
                 ],
                 resources=[pipeline_arn, f"{pipeline_arn}/*"],
             )

@@ -293,13 +293,129 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
     pool.close()
 
 
+MODEL_BUILD_REPO = ROOT / "examples" / "model-build-repo"
+MODEL_BUILD_REPO_PYTHON = MODEL_BUILD_REPO / ".venv" / "bin" / "python"
+SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_stack"
+OFFLINE_AWS = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "SAGEMAKER_VALIDATE_ROLE": "false",
+}
+# Prints, as one JSON list, the pipeline definition for each contract (a JSON list, the argument).
+PRINT_DEFINITIONS = """
+import contextlib, io, json, os, sys
+from pipelines import run
+definitions = []
+for contract in json.loads(sys.argv[1]):
+    os.environ.update(contract)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert run.main(["--print-definition"]) == 0
+    definitions.append(json.loads(printed.getvalue()))
+print(json.dumps(definitions))
+"""
+
+
+def resolve_partition(value: object) -> str:
+    """A CloudFormation string value (plain, or joined around AWS::Partition) in the aws partition."""
+    if isinstance(value, str):
+        return value
+    assert isinstance(value, dict), value
+    if value == {"Ref": "AWS::Partition"}:
+        return "aws"
+    separator, parts = value["Fn::Join"]
+    return str(separator).join(resolve_partition(part) for part in parts)
+
+
+def model_build_project_variables(template: Mapping[str, Any]) -> dict[str, str] | None:
+    """The variables a template's model build project hands the model-build repository, if it has one."""
+    for resource in template.get("Resources", {}).values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("EnvironmentVariables", [])
+        if resource["Type"] == "AWS::CodeBuild::Project" and any(
+            variable["Name"] == "ASSUME_ROLE_ARN" for variable in variables
+        ):
+            return {variable["Name"]: resolve_partition(variable["Value"]) for variable in variables}
+    return None
+
+
+class ModelBuildRepoRuns:
+    """The example model-build repository's own tests and pipeline definitions, run in its venv.
+
+    Started with the session beside the synths. The definitions use the variables of the README
+    example's model build projects as the snapshots hold them (test_stack keeps those equal to the synth).
+    """
+
+    def __init__(self) -> None:
+        self.contracts: dict[str, dict[str, str]] = {}
+        for path in sorted(SNAPSHOTS.glob("test_snapshots[[]MlopsCicd.*.ModelBuild].json")):
+            variables = model_build_project_variables(json.loads(path.read_text()))
+            assert variables, path
+            self.contracts[path.name.split(".")[1]] = variables
+        self._processes: dict[str, subprocess.Popen[str]] = {}
+        self._results: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def start(self) -> None:
+        if self._processes:
+            return
+        if not MODEL_BUILD_REPO_PYTHON.exists():
+            pytest.fail(
+                f"{MODEL_BUILD_REPO_PYTHON} is missing: ./scripts/quickstart.sh makes the example's venv"
+            )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))} | OFFLINE_AWS
+        python = str(MODEL_BUILD_REPO_PYTHON)
+        commands = {
+            "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            "definitions": [python, "-c", PRINT_DEFINITIONS, json.dumps(list(self.contracts.values()))],
+        }
+        for name, command in commands.items():
+            process = subprocess.Popen(
+                command,
+                cwd=MODEL_BUILD_REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            self._processes[name] = process
+
+    def result(self, name: str) -> subprocess.CompletedProcess[str]:
+        """``tests`` or ``definitions``, waited for on first use."""
+        if name not in self._results:
+            self.start()
+            process = self._processes[name]
+            stdout, stderr = process.communicate(timeout=300)
+            self._results[name] = subprocess.CompletedProcess(
+                process.args, process.returncode, stdout, stderr
+            )
+        return self._results[name]
+
+    def close(self) -> None:
+        for process in self._processes.values():
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+
+@pytest.fixture(scope="session")
+def model_build_repo_runs() -> Iterator[ModelBuildRepoRuns]:
+    runs = ModelBuildRepoRuns()
+    yield runs
+    runs.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_synths_early(request: pytest.FixtureRequest) -> None:
-    """Start the shared synths with the session when any collected test needs one."""
+    """Start the shared synths (and the example repository's runs) with the session when a test needs them."""
     names = {"synth_pool", "example_synth", "long_names_synth", "approved_synth", "approved_experiment_synth"}
     names |= {"fifty_groups_synth", "github_synth"}
-    if any(names & set(getattr(item, "fixturenames", ())) for item in request.session.items):
+    used = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
+    if names & used:
         request.getfixturevalue("synth_pool").start()
+    if "model_build_repo_runs" in used:
+        request.getfixturevalue("model_build_repo_runs").start()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""The SageMaker pipeline this repository's branch trains, and the command that runs it."""

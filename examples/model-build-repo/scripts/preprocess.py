@@ -1,0 +1,72 @@
+"""Processing job: split the build account's dataset into train, validation and test sets.
+
+Runs in SageMaker's scikit-learn container. Reads every CSV file under the input prefix (each with
+a header row), one-hot encodes text columns and writes headerless CSV with the target column first,
+which is what the built-in XGBoost algorithm trains on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+INPUT = Path("/opt/ml/processing/raw")
+OUTPUT = Path("/opt/ml/processing")
+SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
+SEED = 20261129
+
+
+def load(input_dir: Path) -> pd.DataFrame:
+    """Every CSV file under ``input_dir``, concatenated."""
+    files = sorted(input_dir.rglob("*.csv"))
+    if not files:
+        raise SystemExit(
+            f"no CSV files under the pipeline's InputDataUrl (mounted at {input_dir}); "
+            "upload a dataset with a header row to that S3 prefix and start the pipeline again"
+        )
+    return pd.concat([pd.read_csv(path) for path in files], ignore_index=True)
+
+
+def prepare(frame: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Numeric features, the target first, rows with a missing target dropped."""
+    if target not in frame.columns:
+        raise SystemExit(f"target column {target!r} not in the dataset's columns: {', '.join(frame.columns)}")
+    frame = frame.dropna(subset=[target])
+    features = pd.get_dummies(frame.drop(columns=[target]), dtype=float).fillna(0.0)
+    return pd.concat([frame[[target]].astype(float), features], axis=1)
+
+
+def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Shuffled with a fixed seed, so the same data gives the same split."""
+    shuffled = frame.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
+    train_end = int(len(shuffled) * SPLITS["train"])
+    validation_end = train_end + int(len(shuffled) * SPLITS["validation"])
+    return {
+        "train": shuffled.iloc[:train_end],
+        "validation": shuffled.iloc[train_end:validation_end],
+        "test": shuffled.iloc[validation_end:],
+    }
+
+
+def main(argv: list[str] | None = None, input_dir: Path = INPUT, output_dir: Path = OUTPUT) -> None:
+    """Read, prepare and split the dataset; a problem with the data stops the job with one line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target-column", required=True)
+    args = parser.parse_args(argv)
+    parts = split(prepare(load(input_dir), args.target_column))
+    for name, part in parts.items():
+        if part.empty:
+            raise SystemExit(
+                f"the dataset has too few rows for a {name} set ({sum(map(len, parts.values()))} rows)"
+            )
+        folder = output_dir / name
+        folder.mkdir(parents=True, exist_ok=True)
+        part.to_csv(folder / f"{name}.csv", header=False, index=False)
+        print(f"{name}: {len(part)} rows", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
