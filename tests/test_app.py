@@ -145,3 +145,22 @@ def test_manifest_file_wins_over_seedfarmer_variables_with_a_warning(
     assert env["SEEDFARMER_MODULE_NAME"] == "sample-ml-model-name"
     assert env["CDK_DEFAULT_ACCOUNT"] == "222222222222"
     assert env["CDK_DEFAULT_REGION"] == "us-east-1", "from the environment when -c region= is not given"
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({}, ["AwsSolutionsChecks"]),
+        ({"validate": "true"}, ["AwsSolutionsChecks", "CloudFormationValidatePlugin"]),
+    ],
+)
+def test_cloudformation_validation_is_opt_in_and_cdk_nag_always_runs(
+    context: dict[str, str], expected: list[str]
+) -> None:
+    """Off by default (1.5 s of a 4.5 s synth); seedfarmer's deploy and this suite's synths turn it on."""
+    import aws_cdk as cdk
+
+    from app import validation_plugins
+
+    plugins = validation_plugins(cdk.App(context=context))
+    assert [type(plugin).__name__ for plugin in plugins] == expected

@@ -138,6 +138,7 @@ def test_cdk_deploy_flags(spec: Any) -> None:
     assert option(deploy, "--require-approval") == "never"
     assert option(deploy, "--outputs-file") == "./cdk-exports.json"
     assert option(deploy, "--app") == "python app.py"
+    assert option(deploy, "-c") == "validate=true", "CDK's CloudFormation validation before deploying"
 
 
 def test_cdk_destroy_mirrors_deploy(spec: Any) -> None:
