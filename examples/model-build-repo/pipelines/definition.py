@@ -33,7 +33,6 @@ XGBOOST_VERSION = "1.7-1"
 PROCESSING_INSTANCE = "ml.m5.large"
 TRAINING_INSTANCE = "ml.m5.large"
 INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
-SCRIPTS = ("preprocess.py", "evaluate.py")
 # Every version waits for a person in the registry; approving it is what starts the deploy pipeline.
 APPROVAL_STATUS = "PendingManualApproval"
 

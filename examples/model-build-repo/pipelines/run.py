@@ -17,12 +17,14 @@ import boto3
 from pipelines.contract import BuildContract, ContractError
 
 SCRIPTS_DIR = Path(__file__).resolve().parent.parent / "scripts"
+# What the processing jobs run: uploaded, and digested into the prefix they are uploaded under.
+SCRIPTS = ("preprocess.py", "evaluate.py")
 
 
 def code_version() -> str:
     """A digest of the job scripts: new code gets a new S3 prefix, the same code the same one."""
     digest = hashlib.sha256()
-    for name in sorted(path.name for path in SCRIPTS_DIR.glob("*.py")):
+    for name in sorted(SCRIPTS):
         digest.update(name.encode() + b"\0" + (SCRIPTS_DIR / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # Imported late: the SDK is slow to import and needs a region while it does.
-    from pipelines.definition import SCRIPTS, ArtifactsSession, build_pipeline, scripts_prefix  # noqa: PLC0415
+    from pipelines.definition import ArtifactsSession, build_pipeline, scripts_prefix  # noqa: PLC0415
 
     boto_session = boto3.Session(region_name=contract.aws_region)
     version = code_version()

@@ -134,6 +134,7 @@ def test_the_same_code_gives_the_same_definition(definition: dict[str, Any]) -> 
 
 def test_new_script_code_gets_a_new_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     (tmp_path / "preprocess.py").write_text("print('one')\n")
+    (tmp_path / "evaluate.py").write_text("print('three')\n")
     monkeypatch.setattr(run, "SCRIPTS_DIR", tmp_path)
     first = run.code_version()
     (tmp_path / "preprocess.py").write_text("print('two')\n")

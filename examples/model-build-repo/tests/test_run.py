@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from pipelines import run
-from pipelines.definition import SCRIPTS
 
 from tests.conftest import CONTRACT
 
@@ -63,7 +62,7 @@ PIPELINE = {
 
 def uploads(stubbers: dict[str, Stubber]) -> None:
     prefix = f"{CONTRACT['SAGEMAKER_PIPELINE_NAME']}/code/{run.code_version()}"
-    for name in SCRIPTS:
+    for name in run.SCRIPTS:
         stubbers["s3"].add_response(
             "put_object",
             {},
