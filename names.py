@@ -22,6 +22,16 @@ CODEBUILD_PROJECT = 150
 SSM_PARAMETER = 1011
 KMS_ALIAS = 256
 LAMBDA_FUNCTION = 64
+SQS_QUEUE = 80
+ECR_REPOSITORY = 256
+# The artifacts bucket's prefixes, part of the contract with the model-build repository.
+PIPELINE_CODE_PREFIX = "pipeline-code"
+"""The one prefix the build-account access role (the repository's buildspec) may write."""
+MODEL_ARTIFACTS_PREFIX = "models"
+"""Where training writes model artifacts; the only prefix the deploy accounts' endpoints may read."""
+SAMPLE_PAYLOADS_PREFIX = "samples"
+"""Where the model-build repository puts each version's sample payload (``SamplePayloadUrl``)."""
+
 # CloudFormation allows 128; CDK names a pipeline stack's cross-region replication stack
 # "<stack>-support-<region>", so the module's stacks leave room for that suffix.
 STACK_NAME = 100
@@ -117,6 +127,24 @@ class GroupNames:
     @property
     def approval_trigger_function(self) -> str:
         return self._name("approval-trigger", LAMBDA_FUNCTION)
+
+    @property
+    def approval_dead_letter_queue(self) -> str:
+        """Approval events EventBridge could not deliver to the approval topic."""
+        return self._name("model-approved-dlq", SQS_QUEUE)
+
+    @property
+    def model_image_repository(self) -> str:
+        """The build account's ECR repository for custom inference images (lowercase, as ECR requires)."""
+        return self._name("inference-images", ECR_REPOSITORY, lowercase=True)
+
+    def endpoint_execution_role(self, environment_name: str) -> str:
+        """Fixed, so the build account can name it in its policies before the endpoint stack exists.
+
+        Unique per group and environment: the prefix names the group, the environment is kept whole up
+        to 24 characters, as in :meth:`endpoint`.
+        """
+        return self._name(f"{bounded(environment_name, 24)}-endpoint", IAM_ROLE)
 
     def endpoint(self, environment_name: str) -> str:
         """One SageMaker endpoint per group and environment, named the same for every model version.

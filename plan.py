@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from settings import ApplicationSettings, RepositorySettings
 from stack import MlopsCicdStack, group_names
+from stages.endpoint import parse_approved_model
 from stages.model_deploy import deploy_targets
 
 
@@ -34,4 +35,18 @@ def deployment_plan(settings: ApplicationSettings, stack: MlopsCicdStack) -> lis
             + (", after a manual approval" if target.needs_approval else "")
             for target in deploy_targets(group)
         ]
+        if settings.approved_model_group == group.name:
+            lines += _image_note(settings, build.account)
     return lines
+
+
+def _image_note(settings: ApplicationSettings, build_account: str) -> list[str]:
+    """Whether endpoints may pull an image in another account is that registry's policy, unseen at synth."""
+    model = parse_approved_model(settings.approved_model_info)
+    if model is None or model.image_account == build_account:
+        return []
+    return [
+        f"    note: the approved image is in account {model.image_account} ({model.image_repository}); "
+        "endpoints can pull it only if that registry's policy lets their execution roles "
+        "(AWS's own SageMaker image registries do)"
+    ]

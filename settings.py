@@ -271,6 +271,8 @@ class EndpointSettings(_Input):
     auto_scaling: AutoScalingSettings | None = None
     data_capture_percentage: int = Field(0, ge=0, le=100)
     vpc: bool = True
+    network_isolation: bool = True
+    """The model container gets no network access; off for containers that fetch code or packages at start."""
     subnet_ids_parameter: SsmParameterName | None = None
     security_group_id_parameter: SsmParameterName | None = None
 

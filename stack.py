@@ -21,7 +21,7 @@ from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
 from quotas import STAGE_ACTIONS, check_pipeline, pack
 from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType
 from stages import LOG_RETENTION
-from stages.build_support import BuildSupportStack
+from stages.build_support import BuildSupportStack, EndpointReader
 from stages.endpoint import parse_approved_model
 from stages.governance import Governance, GovernedStack
 from stages.model_build import ModelBuildStack
@@ -63,7 +63,11 @@ class DeploymentGroupStage(cdk.Stage):
             env=cdk.Environment(account=build.account, region=build.region),
             governance=governance,
             names=names,
-            deploy_accounts=[env.account for env in group.deploy_environments],
+            tooling_region=settings.tooling.region,
+            endpoint_readers=[
+                EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
+                for target in deploy_targets(group)
+            ],
             retain=build.type is not EnvironmentType.DEV,
             stack_name=bounded(f"{names.prefix}-build-support", STACK_NAME),
         )

@@ -8,18 +8,23 @@ EventBridge feeds when someone approves a model version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
-from names import GroupNames
+from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, GroupNames
 from stages.functions import module_function
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, bucket_access, logical_id
@@ -43,12 +48,24 @@ _STUDIO_CORS = s3.CorsRule(
 )
 
 
+@dataclass(frozen=True)
+class EndpointReader:
+    """An endpoint execution role in another account, which must read this group's model artifacts."""
+
+    account: str
+    role_name: str
+
+
 @jsii.implements(events.IRuleTarget)
 class _TopicTarget:
-    """Send events to a topic whose policy this stack writes itself, with a source-ARN condition."""
+    """Send events to a topic whose policy this stack writes itself, with a source-ARN condition.
 
-    def __init__(self, topic: sns.ITopic) -> None:
+    What EventBridge cannot deliver (after its retries) goes to ``dead_letter_queue`` instead of vanishing.
+    """
+
+    def __init__(self, topic: sns.ITopic, dead_letter_queue: sqs.IQueue) -> None:
         self._topic = topic
+        self._dead_letter_queue = dead_letter_queue
 
     def bind(self, rule: IRuleRef, _id: str | None = None) -> events.RuleTargetConfig:
         self._topic.add_to_resource_policy(
@@ -60,7 +77,19 @@ class _TopicTarget:
                 conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
             )
         )
-        return events.RuleTargetConfig(arn=self._topic.topic_arn)
+        self._dead_letter_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="EventBridgeKeepsUndeliveredApprovals",
+                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self._dead_letter_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+            )
+        )
+        return events.RuleTargetConfig(
+            arn=self._topic.topic_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+        )
 
 
 def _sagemaker_arn(names: GroupNames) -> str:
@@ -87,11 +116,17 @@ class BuildSupportStack(GovernedStack):
         env: cdk.Environment,
         governance: Governance,
         names: GroupNames,
-        deploy_accounts: Sequence[str],
+        tooling_region: str,
+        endpoint_readers: Sequence[EndpointReader],
         retain: bool,
         stack_name: str,
     ) -> None:
-        """``retain``: a preprod or prod build account, whose trained models outlive the stack."""
+        """``retain``: a preprod or prod build account, whose trained models outlive the stack.
+
+        ``endpoint_readers``: the endpoint execution roles of the group's environments, by fixed name; those
+        in other accounts are granted read of model artifacts and images here (same-account ones need only
+        their own identity policy).
+        """
         super().__init__(
             scope,
             construct_id,
@@ -101,8 +136,11 @@ class BuildSupportStack(GovernedStack):
             description="SageMaker model CICD: build-account support (artifacts, registry, roles, approvals)",
         )
         tooling = governance.tooling_account
-        readers = sorted({tooling, *deploy_accounts} - {names.build_account})
-        reader_principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in readers]
+        others = sorted(
+            {(r.account, r.role_name) for r in endpoint_readers if r.account != names.build_account}
+        )
+        readers = sorted({account for account, _ in others})
+        reader_role_arns = [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{role}" for a, role in others]
 
         self.retain = retain
         self.names = names
@@ -128,55 +166,85 @@ class BuildSupportStack(GovernedStack):
             allowed_headers=_STUDIO_CORS.allowed_headers,
             exposed_headers=_STUDIO_CORS.exposed_headers,
         )
-        self._share_artifacts(reader_principals, tooling, names)
+        self._share_model_artifacts(readers, reader_role_arns, names)
+        self.image_repository = self._image_repository(names, readers, reader_role_arns)
 
         self.model_package_group = self._model_registry(names, readers)
         self.sagemaker_role = self._sagemaker_execution_role(names)
         self.model_build_access_role = self._model_build_access_role(names, tooling)
-        self.approval_topic = self._approval_topic(names, tooling)
+        self.approval_topic = self._approval_topic(names, tooling, tooling_region)
 
-    def _share_artifacts(self, readers: list[iam.IPrincipal], tooling: str, names: GroupNames) -> None:
-        """Deploy accounts read models; the tooling account reads and writes pipeline inputs."""
+    def _share_model_artifacts(self, readers: list[str], role_arns: list[str], names: GroupNames) -> None:
+        """Other accounts' endpoint roles read model artifacts, nothing else: not training data, not code.
+
+        The roles do not exist yet when this stack deploys, and S3 and KMS refuse a policy naming a role
+        that does not exist, so the grant is to their accounts, conditioned on the roles' fixed ARNs.
+        The tooling account gets nothing: no pipeline of it reads or writes this bucket.
+        """
         if not readers:
             return
         bucket, key = self.artifacts_bucket, self.artifacts_key
+        only_endpoint_roles = {"ArnEquals": {"aws:PrincipalArn": role_arns}}
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="OtherAccountsRead",
-                principals=readers,
-                actions=["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:GetBucketLocation"],
-                resources=[bucket.bucket_arn, bucket.arn_for_objects("*")],
+                sid="EndpointRolesReadModelArtifacts",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects(f"{MODEL_ARTIFACTS_PREFIX}/*")],
+                conditions=only_endpoint_roles,
             )
         )
         key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="OtherAccountsDecryptThroughS3",
-                principals=readers,
-                actions=["kms:Decrypt", "kms:DescribeKey"],
+                sid="EndpointRolesDecryptModelArtifactsThroughS3",
+                principals=[iam.AccountPrincipal(a) for a in readers],
+                actions=["kms:Decrypt"],
                 resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
+                conditions={
+                    **only_endpoint_roles,
+                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
+                },
             )
         )
-        if tooling == names.build_account:
-            return
-        tooling_principal = iam.AccountPrincipal(tooling)
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ToolingAccountWrites",
-                principals=[tooling_principal],
-                actions=["s3:PutObject"],
-                resources=[bucket.arn_for_objects("*")],
-            )
+
+    def _image_repository(
+        self, names: GroupNames, readers: list[str], role_arns: list[str]
+    ) -> ecr.Repository:
+        """Custom inference images, pulled by the group's endpoint roles in other accounts (same region)."""
+        repository = ecr.Repository(
+            self,
+            "InferenceImages",
+            repository_name=names.model_image_repository,
+            encryption=ecr.RepositoryEncryption.KMS,
+            encryption_key=self.artifacts_key,
+            image_scan_on_push=True,
+            # A tag once served always means the same image: a prod endpoint can be rebuilt from it.
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            # Untagged layers are no image anyone deploys; tagged images are kept, as models are.
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description="Untagged images are leftovers of pushes",
+                    tag_status=ecr.TagStatus.UNTAGGED,
+                    max_image_age=cdk.Duration.days(14),
+                )
+            ],
+            removal_policy=cdk.RemovalPolicy.RETAIN if self.retain else cdk.RemovalPolicy.DESTROY,
+            empty_on_delete=not self.retain,
         )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="ToolingAccountEncryptsThroughS3",
-                principals=[tooling_principal],
-                actions=["kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
-                resources=["*"],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
+        if readers:
+            repository.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="EndpointRolesPullImages",
+                    principals=[iam.AccountPrincipal(a) for a in readers],
+                    actions=[
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                        "ecr:BatchCheckLayerAvailability",
+                    ],
+                    conditions={"ArnEquals": {"aws:PrincipalArn": role_arns}},
+                )
             )
-        )
+        return repository
 
     def _model_registry(self, names: GroupNames, readers: list[str]) -> sagemaker.CfnModelPackageGroup:
         """The group's registry; the tooling and deploy accounts may read it and build models from it."""
@@ -292,7 +360,16 @@ class BuildSupportStack(GovernedStack):
                 resources=jobs,
             )
         )
-        self._allow_registry_writes(role, names)
+        self._allow_pending_registrations(role, names)
+        # Jobs encrypt their volumes with the group's key; SageMaker creates the grant for them.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="GrantJobVolumesTheKey",
+                actions=["kms:CreateGrant", "kms:DescribeKey"],
+                resources=[self.artifacts_key.key_arn],
+                conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+            )
+        )
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PassItselfToJobs",
@@ -374,30 +451,39 @@ class BuildSupportStack(GovernedStack):
         )
         return role
 
-    def _allow_registry_writes(self, role: iam.Role, names: GroupNames) -> None:
+    def _allow_pending_registrations(self, role: iam.Role, names: GroupNames) -> None:
+        """Register versions awaiting a person's approval; never approve one (no UpdateModelPackage).
+
+        The pipeline's jobs run repository code as this role; an approval would deploy everywhere. IAM can
+        say so: ``sagemaker:ModelApprovalStatus`` is a condition key of CreateModelPackage (Service
+        Authorization Reference, Amazon SageMaker AI); a request without the field has no key and is denied.
+        """
+        registry = [
+            self.format_arn(
+                service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
+            ),
+            self.format_arn(
+                service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
+            ),
+        ]
         role.add_to_policy(
             iam.PolicyStatement(
-                sid="RegisterModelVersions",
+                sid="RegisterVersionsPendingApproval",
+                actions=["sagemaker:CreateModelPackage"],
+                resources=registry,
+                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadRegistry",
                 actions=[
-                    "sagemaker:CreateModelPackage",
                     "sagemaker:DescribeModelPackage",
-                    "sagemaker:UpdateModelPackage",
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:ListModelPackages",
                     "sagemaker:AddTags",
                 ],
-                resources=[
-                    self.format_arn(
-                        service="sagemaker",
-                        resource="model-package-group",
-                        resource_name=names.model_package_group,
-                    ),
-                    self.format_arn(
-                        service="sagemaker",
-                        resource="model-package",
-                        resource_name=f"{names.model_package_group}/*",
-                    ),
-                ],
+                resources=registry,
             )
         )
 
@@ -434,7 +520,6 @@ class BuildSupportStack(GovernedStack):
                 resources=[pipeline_arn, f"{pipeline_arn}/*"],
             )
         )
-        self._allow_registry_writes(role, names)
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="PassExecutionRoleToSageMaker",
@@ -443,35 +528,55 @@ class BuildSupportStack(GovernedStack):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        self.artifacts_bucket.grant_read_write(role)
+        # Repository code runs as this role: it uploads the pipeline's job scripts, and reads nothing else.
+        code = self.artifacts_bucket.arn_for_objects(f"{PIPELINE_CODE_PREFIX}/*")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="UploadPipelineCode", actions=["s3:PutObject", "s3:GetObject"], resources=[code]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="EncryptPipelineCodeThroughS3",
+                # Decrypt too: S3 needs it to assemble a multipart upload.
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[self.artifacts_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
+            )
+        )
+        self.image_repository.grant_push(role)
         acknowledge(
             role,
             {
-                **bucket_access(
-                    logical_id(self.artifacts_bucket),
-                    "Read/write on this group's artifacts bucket and key only.",
+                f"IAM5[Resource::<{logical_id(self.artifacts_bucket)}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
+                    "Job scripts under the pipeline-code prefix only, stored by content digest."
                 ),
                 f"IAM5[Resource::{_sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (
                     "Executions of this group's one SageMaker pipeline, whose ids are generated per run."
                 ),
-                **_registry_versions(names),
+                "IAM5[Resource::*]": "ecr:GetAuthorizationToken has no resource-level permission.",
             },
         )
         return role
 
-    def _approval_topic(self, names: GroupNames, tooling: str) -> sns.Topic:
+    def _approval_topic(self, names: GroupNames, tooling: str, tooling_region: str) -> sns.Topic:
         """Approved versions of this group's models, for the tooling account's deploy trigger."""
         key = customer_managed_key(
-            self, "ApprovalTopicKey", description=f"Encrypts {names.approval_topic}", retain=self.retain
+            self,
+            "ApprovalTopicKey",
+            description=f"Encrypts {names.approval_topic} and its dead-letter queue",
+            retain=self.retain,
         )
         # With the AWS-managed SNS key EventBridge cannot publish, and approvals would vanish silently.
+        # No source condition: "Adding the aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not
+        # supported for EventBridge-to-encrypted topics" (SNS Developer Guide, key management). The key
+        # serves this topic and its dead-letter queue only, and the topic policy keeps aws:SourceArn.
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgePublishesEncrypted",
                 principals=[iam.ServicePrincipal("events.amazonaws.com")],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": names.build_account}},
             )
         )
         topic = sns.Topic(
@@ -481,12 +586,15 @@ class BuildSupportStack(GovernedStack):
             master_key=key,
             enforce_ssl=True,
         )
+        trigger_function = names.approval_trigger_function
+        trigger = f"arn:{cdk.Aws.PARTITION}:lambda:{tooling_region}:{tooling}:function:{trigger_function}"
         topic.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="ToolingAccountSubscribes",
+                sid="ToolingAccountSubscribesItsTrigger",
                 principals=[iam.AccountPrincipal(tooling)],
                 actions=["sns:Subscribe"],
                 resources=[topic.topic_arn],
+                conditions={"StringEquals": {"sns:Protocol": "lambda", "sns:Endpoint": trigger}},
             )
         )
         rule = events.Rule(
@@ -502,5 +610,44 @@ class BuildSupportStack(GovernedStack):
                 },
             ),
         )
-        rule.add_target(_TopicTarget(topic))
+        dead_letters = self._approval_dead_letter_queue(names, key)
+        rule.add_target(_TopicTarget(topic, dead_letters))
+        cloudwatch.Alarm(
+            self,
+            "ApprovalDeliveryFailed",
+            alarm_description=(
+                f"EventBridge could not deliver an approval of {names.model_package_group} to its topic; "
+                f"the event is kept in {names.approval_dead_letter_queue}"
+            ),
+            metric=cloudwatch.Metric(
+                namespace="AWS/Events",
+                metric_name="FailedInvocations",
+                dimensions_map={"RuleName": rule.rule_name},
+                statistic="Sum",
+                period=cdk.Duration.minutes(5),
+            ),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         return topic
+
+    def _approval_dead_letter_queue(self, names: GroupNames, key: kms.IKey) -> sqs.Queue:
+        """Approval events EventBridge gave up on, kept 14 days for a replay (README, deploy path).
+
+        EventBridge requires the queue in the rule's account and region; it encrypts with the topic's key,
+        which already lets EventBridge use it.
+        """
+        queue = sqs.Queue(
+            self,
+            "ApprovalDeadLetterQueue",
+            queue_name=names.approval_dead_letter_queue,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+            removal_policy=cdk.RemovalPolicy.RETAIN if self.retain else cdk.RemovalPolicy.DESTROY,
+        )
+        acknowledge(queue, {"SQS3": "This queue is itself the dead-letter queue of the approval rule."})
+        return queue

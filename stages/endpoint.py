@@ -46,7 +46,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from names import HASH_LENGTH, SAGEMAKER_NAME, GroupNames, bounded, short_hash
+from names import HASH_LENGTH, MODEL_ARTIFACTS_PREFIX, SAGEMAKER_NAME, GroupNames, bounded, short_hash
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
     AutoScalingSettings,
@@ -98,8 +98,14 @@ _MODEL_PACKAGE_ARN = re.compile(
     r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)",
     re.ASCII,
 )
+# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag | @digest]
+_ECR_IMAGE = re.compile(
+    rf"(?P<account>\d{{12}})\.dkr\.ecr(?:-fips)?\.(?P<region>{_REGION})\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
+    r"(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?",
+    re.ASCII,
+)
 _MODEL_DATA_URL = re.compile(r"(?:s3|https)://[^/\s]+/?\S*", re.ASCII)
-_IMAGE_URI = re.compile(r"[^\s]{1,255}", re.ASCII)
 _FIELDS = {"modelPackageArn": "model_package_arn", "modelDataUrl": "model_data_url", "imageUri": "image_uri"}
 _ECHO_LIMIT = 80
 
@@ -123,6 +129,23 @@ class ApprovedModel:
     @property
     def model_package_group(self) -> str:
         return self._arn_part("group")
+
+    @property
+    def image_account(self) -> str:
+        return self._image_part("account")
+
+    @property
+    def image_region(self) -> str:
+        return self._image_part("region")
+
+    @property
+    def image_repository(self) -> str:
+        return self._image_part("repository")
+
+    def _image_part(self, part: str) -> str:
+        match = _ECR_IMAGE.fullmatch(self.image_uri)
+        assert match, self.image_uri  # parse_approved_model checked it
+        return match.group(part)
 
     def _arn_part(self, part: str) -> str:
         match = _MODEL_PACKAGE_ARN.fullmatch(self.model_package_arn)
@@ -148,7 +171,12 @@ def _problems(document: object) -> list[str]:
             "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
         ),
         ("modelDataUrl", _MODEL_DATA_URL, "must be an s3:// or https:// URL"),
-        ("imageUri", _IMAGE_URI, "must be a container image URI (no spaces, at most 255 characters)"),
+        (
+            "imageUri",
+            _ECR_IMAGE,
+            "must be an Amazon ECR image URI such as "
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repository:1 (at most 255 characters)",
+        ),
     )
     for key, pattern, rule in checks:
         if key not in document:
@@ -156,7 +184,7 @@ def _problems(document: object) -> list[str]:
         value = document[key]
         if not isinstance(value, str) or not value:
             problems.append(f"{key} must be a non-empty string, got {_echo(value)}")
-        elif not pattern.fullmatch(value):
+        elif not pattern.fullmatch(value) or (key == "imageUri" and len(value) > 255):
             problems.append(f"{key} {rule}, got {_echo(value)}")
     return problems
 
@@ -278,7 +306,12 @@ class EndpointStack(GovernedStack):
             )
 
         role = self._execution_role(
-            names, approved_model, security_group if vpc else None, capture_bucket, key
+            names=names,
+            environment=environment,
+            model=approved_model,
+            security_group=security_group if vpc else None,
+            capture_bucket=capture_bucket,
+            key=key,
         )
         model = sagemaker.CfnModel(
             self,
@@ -295,6 +328,10 @@ class EndpointStack(GovernedStack):
                 if vpc
                 else None
             ),
+            # The container makes no outbound call; SageMaker still fetches the artifact and image with the
+            # execution role, and VpcConfig still applies (SageMaker Developer Guide, "Run Training and
+            # Inference Containers in Internet-Free Mode").
+            enable_network_isolation=settings.network_isolation,
         )
 
         endpoint_config = sagemaker.CfnEndpointConfig(
@@ -372,7 +409,9 @@ class EndpointStack(GovernedStack):
 
     def _execution_role(
         self,
+        *,
         names: GroupNames,
+        environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
         model: ApprovedModel,
         security_group: str | None,
         capture_bucket: s3.IBucket | None,
@@ -381,7 +420,8 @@ class EndpointStack(GovernedStack):
         """What SageMaker does as the model: read its artefact, pull its image, log, and join the VPC."""
         partition, region, account = self.partition, self.region, self.account
         build = f"{names.build_region}:{names.build_account}"
-        artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}"
+        artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}"
+        repository = f"arn:{partition}:ecr:{region}:{model.image_account}:repository/{model.image_repository}"
         log_group = (
             f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
         )
@@ -392,7 +432,6 @@ class EndpointStack(GovernedStack):
                 actions=["s3:GetObject"],
                 resources=[f"{artifacts}/*"],
             ),
-            iam.PolicyStatement(sid="ListModelArtifacts", actions=["s3:ListBucket"], resources=[artifacts]),
             iam.PolicyStatement(
                 sid="DecryptModelArtifactsThroughS3",
                 actions=["kms:Decrypt"],
@@ -417,7 +456,7 @@ class EndpointStack(GovernedStack):
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:BatchCheckLayerAvailability",
                 ],
-                resources=[f"arn:{partition}:ecr:{region}:*:repository/*"],
+                resources=[repository],
             ),
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
@@ -441,17 +480,13 @@ class EndpointStack(GovernedStack):
                 "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
                 "metrics are limited to SageMaker's endpoint namespace by condition."
             ),
-            f"IAM5[Resource::arn:{partition}:s3:::{names.artifacts_bucket}/*]": (
-                "Read-only on objects of this group's one artifacts bucket: model versions are stored under "
-                "keys generated per training run."
+            f"IAM5[Resource::arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}/*]": (
+                "Read-only on the model artifacts prefix of this group's one artifacts bucket: model "
+                "versions are stored under keys generated per training run."
             ),
             f"IAM5[Resource::arn:{partition}:kms:{build}:key/*]": (
                 "Decrypt only the key carrying this group's artifacts key alias (kms:ResourceAliases), and "
                 "only through S3 in the build region (kms:ViaService); its key id is unknown in this account."
-            ),
-            f"IAM5[Resource::arn:{partition}:ecr:{region}:*:repository/*]": (
-                "Model images live in AWS-owned framework repositories or the build account's, not known in "
-                "advance; image pulls only, in this region."
             ),
             f"IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/"
             f"{self.endpoint_name}:log-stream:*]": (
@@ -521,6 +556,8 @@ class EndpointStack(GovernedStack):
         role = iam.Role(
             self,
             "ModelExecutionRole",
+            # Fixed: the build account grants it read of model artifacts and images by this name.
+            role_name=names.endpoint_execution_role(environment.name),
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description=f"Runs {self.endpoint_name}'s model: reads its artefact, pulls its image, logs",
             inline_policies={"ServeModel": iam.PolicyDocument(statements=statements)},
@@ -565,17 +602,31 @@ class EndpointStack(GovernedStack):
 
 
 def _check_model_belongs_to_group(model: ApprovedModel, names: GroupNames) -> None:
-    """The role may read this group's artefacts only; another group's or region's model could never load."""
+    """The role may read this group's model artifacts only; anything else could never load."""
+    where = f"{APPROVED_MODEL_INFO_VARIABLE}: "
+    problems = []
     expected = (names.build_region, names.build_account, names.model_package_group)
     found = (model.region, model.account, model.model_package_group.lower())
     if found != expected:
-        raise SettingsError(
-            [
-                f"{APPROVED_MODEL_INFO_VARIABLE}: modelPackageArn must be a version of "
-                f"arn:aws:sagemaker:{expected[0]}:{expected[1]}:model-package-group/{expected[2]}, "
-                f"got {model.model_package_arn!r}"
-            ]
+        problems.append(
+            f"{where}modelPackageArn must be a version of "
+            f"arn:aws:sagemaker:{expected[0]}:{expected[1]}:model-package-group/{expected[2]}, "
+            f"got {model.model_package_arn!r}"
         )
+    artifacts = f"s3://{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}/"
+    if not model.model_data_url.startswith(artifacts):
+        problems.append(
+            f"{where}modelDataUrl must be under {artifacts} (the only prefix endpoints may read; "
+            f"the model-build contract's MODEL_ARTIFACTS_PREFIX), got {_echo(model.model_data_url)}"
+        )
+    if model.image_region != names.build_region:
+        # CreateModel pulls the image from the endpoint's own region only (CreateModel API reference, Image).
+        problems.append(
+            f"{where}imageUri must be in the endpoint's region {names.build_region}, "
+            f"got {_echo(model.image_uri)}"
+        )
+    if problems:
+        raise SettingsError(problems)
 
 
 def _revision_material(
@@ -591,6 +642,7 @@ def _revision_material(
             "volumeKey": not nvme_instance(settings.instance_type),
         },
         "dataCapturePercentage": settings.data_capture_percentage,
+        "networkIsolation": settings.network_isolation,
         "vpc": asdict(vpc) if vpc else None,
     }
     return json.dumps(material, sort_keys=True, separators=(",", ":"))

@@ -15,7 +15,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from names import GroupNames
+from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
 from stages import LOG_RETENTION
 from stages.governance import Governance, GovernedStack
@@ -30,7 +30,8 @@ def model_build_variables(
     partition = cdk.Aws.PARTITION
     account, region = names.build_account, names.build_region
     return {
-        "AWS_REGION": region,
+        # Not AWS_REGION: CodeBuild sets that itself, to the tooling account's region.
+        "BUILD_REGION": region,
         "ASSUME_ROLE_ARN": f"arn:{partition}:iam::{account}:role/{names.model_build_access_role}",
         "SAGEMAKER_PIPELINE_ROLE_ARN": (
             f"arn:{partition}:iam::{account}:role/service-role/{names.sagemaker_execution_role}"
@@ -42,6 +43,12 @@ def model_build_variables(
         "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
         "ARTIFACT_BUCKET": names.artifacts_bucket,
         "ARTIFACT_BUCKET_KMS_KEY": f"arn:{partition}:kms:{region}:{account}:{names.artifacts_key_alias}",
+        "PIPELINE_CODE_PREFIX": PIPELINE_CODE_PREFIX,
+        "MODEL_ARTIFACTS_PREFIX": MODEL_ARTIFACTS_PREFIX,
+        "SAMPLE_PAYLOADS_PREFIX": SAMPLE_PAYLOADS_PREFIX,
+        "MODEL_IMAGE_REPOSITORY_URI": (
+            f"{account}.dkr.ecr.{region}.{cdk.Aws.URL_SUFFIX}/{names.model_image_repository}"
+        ),
         "ENV_TYPE": group.build_environment.type.value,
         "PROJECT_NAME": project_name,
     }

@@ -258,7 +258,7 @@ def approved_model_environment(group: str, version: int = 3) -> dict[str, str]:
             f"arn:aws:sagemaker:{names.build_region}:{names.build_account}:model-package/"
             f"{names.model_package_group}/{version}"
         ),
-        "modelDataUrl": f"s3://{names.artifacts_bucket}/training/model.tar.gz",
+        "modelDataUrl": f"s3://{names.artifacts_bucket}/models/training-1/output/model.tar.gz",
         "imageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     }
     return {"APPROVED_MODEL_INFO": json.dumps(info), "APPROVED_MODEL_GROUP": group}

@@ -51,7 +51,9 @@ LONG_NAMES = GroupNames(
     build_region=REGION,
 )
 SAGEMAKER_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-IMAGE = "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+IMAGE_ACCOUNT = "141502667606"
+IMAGE_REPOSITORY = "sagemaker-xgboost"
+IMAGE = f"{IMAGE_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{IMAGE_REPOSITORY}:1.7-1"
 
 SCALING = AutoScalingSettings(min_capacity=2, max_capacity=6, target_invocations_per_instance=750)
 PROD = DeployEnvironmentSettings(
@@ -73,7 +75,7 @@ GPU_DEV = DeployEnvironmentSettings(
     name="dev",
     account=DEV_ACCOUNT,
     type=EnvironmentType.DEV,
-    endpoint=EndpointSettings(instance_type="ml.g5.2xlarge", vpc=False),
+    endpoint=EndpointSettings(instance_type="ml.g5.2xlarge", vpc=False, network_isolation=False),
 )
 BUILD = BuildEnvironmentSettings(
     name="train",
@@ -95,7 +97,7 @@ LONG = DeployEnvironmentSettings(
 def approved(version: int, names: GroupNames = NAMES) -> ApprovedModel:
     return ApprovedModel(
         model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/{names.model_package_group}/{version}",
-        model_data_url=f"s3://{names.artifacts_bucket}/pipelines/run-{version}/model.tar.gz",
+        model_data_url=f"s3://{names.artifacts_bucket}/models/run-{version}/model.tar.gz",
         image_uri=IMAGE,
     )
 
@@ -289,7 +291,7 @@ def _with(**changes: object) -> str:
             "modelPackageArn must be a model package version ARN",
         ),
         (_with(modelDataUrl="/tmp/model.tar.gz"), "modelDataUrl must be an s3:// or https:// URL"),
-        (_with(imageUri="an image"), "imageUri must be a container image URI"),
+        (_with(imageUri="an image"), "imageUri must be an Amazon ECR image URI"),
     ],
 )
 def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
@@ -329,6 +331,51 @@ def test_model_of_another_group_is_refused() -> None:
             approved_model=stranger,
             stack_name="stranger",
         )
+
+
+def _stack_for(model: ApprovedModel) -> None:
+    EndpointStack(
+        cdk.App(context=CONTEXT),
+        "Checked",
+        env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
+        governance=GOVERNANCE,
+        names=NAMES,
+        environment=PROD,
+        project_name="mlops",
+        approved_model=model,
+        stack_name="checked",
+    )
+
+
+@pytest.mark.parametrize(
+    ("model_data_url", "image_uri", "expected"),
+    [
+        (
+            f"s3://{NAMES.artifacts_bucket}/training-data/train.csv",
+            IMAGE,
+            f"modelDataUrl must be under s3://{NAMES.artifacts_bucket}/models/",
+        ),
+        (
+            f"s3://{NAMES.artifacts_bucket}-other/models/model.tar.gz",
+            IMAGE,
+            f"modelDataUrl must be under s3://{NAMES.artifacts_bucket}/models/",
+        ),
+        (
+            approved(1).model_data_url,
+            IMAGE.replace("eu-west-1", "us-east-1"),
+            "imageUri must be in the endpoint's region eu-west-1",
+        ),
+    ],
+)
+def test_model_the_endpoint_could_not_load_is_refused_at_synth(
+    model_data_url: str, image_uri: str, expected: str
+) -> None:
+    model = ApprovedModel(approved(1).model_package_arn, model_data_url, image_uri)
+    with pytest.raises(SettingsError) as caught:
+        _stack_for(model)
+    (line,) = caught.value.problems
+    assert line.startswith("APPROVED_MODEL_INFO: ")
+    assert expected in line
 
 
 def test_endpoint_stacks_live_in_the_build_region() -> None:
@@ -445,6 +492,11 @@ def _parameters(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def test_model_container_has_no_network_unless_turned_off(synth: Synthesized) -> None:
+    assert synth.one("Prod", "AWS::SageMaker::Model")["EnableNetworkIsolation"] is True
+    assert synth.one("Gpu", "AWS::SageMaker::Model")["EnableNetworkIsolation"] is False
+
+
 def test_vpc_from_ssm_parameters_at_deploy_time(synth: Synthesized) -> None:
     vpc = synth.one("Prod", "AWS::SageMaker::Model")["VpcConfig"]
     parameters = _parameters(synth, "Prod")
@@ -484,8 +536,10 @@ def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
     statements = _statements(synth, "Prod")
     bucket = f"arn:aws:s3:::{NAMES.artifacts_bucket}"
     assert statements["ReadModelArtifacts"]["Action"] == "s3:GetObject"
-    assert statements["ReadModelArtifacts"]["Resource"] == f"{bucket}/*"
-    assert statements["ListModelArtifacts"]["Resource"] == bucket
+    # The models prefix only, as the build account's bucket policy grants it: not training data, not code.
+    assert statements["ReadModelArtifacts"]["Resource"] == f"{bucket}/models/*"
+    assert "ListModelArtifacts" not in statements
+    assert role["RoleName"] == NAMES.endpoint_execution_role("prod")
     decrypt = statements["DecryptModelArtifactsThroughS3"]
     assert decrypt["Action"] == "kms:Decrypt"
     assert decrypt["Resource"] == f"arn:aws:kms:{REGION}:{BUILD_ACCOUNT}:key/*"
@@ -494,7 +548,9 @@ def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
         "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
     }
     assert statements["DescribeApprovedModelPackage"]["Resource"] == approved(3).model_package_arn
-    assert statements["PullModelImage"]["Resource"] == f"arn:aws:ecr:{REGION}:*:repository/*"
+    # The approved image's one repository, not any repository of any account.
+    image_repository = f"arn:aws:ecr:{REGION}:{IMAGE_ACCOUNT}:repository/{IMAGE_REPOSITORY}"
+    assert statements["PullModelImage"]["Resource"] == image_repository
     assert statements["WriteEndpointLogs"]["Resource"][0].endswith(
         f":log-group:/aws/sagemaker/Endpoints/{NAMES.endpoint('prod')}"
     )

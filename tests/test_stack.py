@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from names import GroupNames
 from tests.conftest import TOOLING_ACCOUNT, Synth
 
 BUILD_VARIABLES = {
-    "AWS_REGION",
+    "BUILD_REGION",
+    "PIPELINE_CODE_PREFIX",
+    "MODEL_ARTIFACTS_PREFIX",
+    "SAMPLE_PAYLOADS_PREFIX",
+    "MODEL_IMAGE_REPOSITORY_URI",
     "ASSUME_ROLE_ARN",
     "SAGEMAKER_PIPELINE_ROLE_ARN",
     "SAGEMAKER_PIPELINE_NAME",
@@ -162,58 +168,76 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(example_synth:
         ), f"{stack.display_name}/{logical_id} accepts plain HTTP"
 
 
-def test_artifacts_bucket_shares_reads_with_tooling_and_deploy_accounts(example_synth: Synth) -> None:
-    support = template(example_synth, "prod-deployment-group/BuildSupport")
-    support.has_resource_properties(
-        "AWS::S3::BucketPolicy",
+def _resources(synth: Synth, suffix: str, kind: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: r.get("Properties", {})
+        for logical_id, r in synth.stack(suffix).template["Resources"].items()
+        if r["Type"] == kind
+    }
+
+
+def _statements_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s.get("Sid", f"#{i}"): s for i, s in enumerate(document["Statement"])}
+
+
+def _endpoint_role_arns(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
+    names = GroupNames(f"{STACK_NAME}-prod-deployment-group", "123456789015", "us-east-1")
+    return [
         {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Sid": "OtherAccountsRead",
-                                "Principal": {
-                                    "AWS": [
-                                        _root(a) for a in ("111111111111", "123456789016", "123456789017")
-                                    ]
-                                },
-                            }
-                        ),
-                        Match.object_like(
-                            {"Sid": "ToolingAccountWrites", "Principal": {"AWS": _root(TOOLING_ACCOUNT)}}
-                        ),
-                    ]
-                )
-            }
-        },
-    )
-    support.has_resource_properties(
-        "AWS::KMS::Key",
-        {
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {
-                                "Sid": "OtherAccountsDecryptThroughS3",
-                                "Condition": {
-                                    "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
-                                },
-                            }
-                        )
-                    ]
-                )
-            }
-        },
-    )
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, f":iam::{a}:role/{names.endpoint_execution_role(e)}"],
+            ]
+        }
+        for a, e in pairs
+    ]
 
 
-def _root(account: str) -> str:
-    return f"arn:aws:iam::{account}:root"
+PROD_ENDPOINT_ROLES = _endpoint_role_arns(("123456789016", "prod-approval-env"), ("123456789017", "prod-env"))
 
 
-def test_model_registry_is_shared_with_tooling_and_deploy_accounts(example_synth: Synth) -> None:
+def test_artifacts_bucket_lets_only_endpoint_roles_read_only_models(example_synth: Synth) -> None:
+    """Deploy accounts read the models prefix through their endpoint roles; the tooling account nothing."""
+    policies = _resources(example_synth, "prod-deployment-group/BuildSupport", "AWS::S3::BucketPolicy")
+    artifacts = next(p for p in policies.values() if "ArtifactsBucket" in json.dumps(p["Bucket"]))
+    allows = [s for s in artifacts["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert [s["Sid"] for s in allows] == ["EndpointRolesReadModelArtifacts"]
+    (read,) = allows
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"]["Fn::Join"][1][1] == "/models/*"
+    assert read["Principal"] == {"AWS": [_root("123456789016"), _root("123456789017")]}
+    assert read["Condition"] == {"ArnEquals": {"aws:PrincipalArn": PROD_ENDPOINT_ROLES}}
+    assert TOOLING_ACCOUNT not in json.dumps(artifacts)
+
+    keys = _resources(example_synth, "prod-deployment-group/BuildSupport", "AWS::KMS::Key")
+    artifacts_key = next(k for logical_id, k in keys.items() if logical_id.startswith("ArtifactsKey"))
+    decrypt = _statements_of(artifacts_key["KeyPolicy"])["EndpointRolesDecryptModelArtifactsThroughS3"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Condition"] == {
+        "ArnEquals": {"aws:PrincipalArn": PROD_ENDPOINT_ROLES},
+        "StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+    }
+    assert TOOLING_ACCOUNT not in json.dumps(artifacts_key)
+
+
+def test_model_images_are_pulled_only_by_endpoint_roles(example_synth: Synth) -> None:
+    (repository,) = _resources(
+        example_synth, "prod-deployment-group/BuildSupport", "AWS::ECR::Repository"
+    ).values()
+    assert repository["ImageTagMutability"] == "IMMUTABLE"
+    assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert repository["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+    assert repository["EmptyOnDelete"] is False  # a preprod build account keeps its images
+    (pull,) = repository["RepositoryPolicyText"]["Statement"]
+    assert pull["Condition"] == {"ArnEquals": {"aws:PrincipalArn": PROD_ENDPOINT_ROLES}}
+    assert not any(a.startswith(("ecr:Put", "ecr:Upload", "ecr:Delete")) for a in pull["Action"])
+    (dev,) = _resources(
+        example_synth, "experimenation-deployment-group/BuildSupport", "AWS::ECR::Repository"
+    ).values()
+    assert dev["EmptyOnDelete"] is True
+
+
+def test_model_registry_is_shared_with_deploy_accounts_only(example_synth: Synth) -> None:
     group = next(
         r["Properties"]
         for s, _, r in example_synth.resources("AWS::SageMaker::ModelPackageGroup")
@@ -221,8 +245,9 @@ def test_model_registry_is_shared_with_tooling_and_deploy_accounts(example_synth
     )
     statements = group["ModelPackageGroupPolicy"]["Statement"]
     principals = json.dumps([s["Principal"] for s in statements])
-    for account in ("111111111111", "123456789016", "123456789017"):
+    for account in ("123456789016", "123456789017"):
         assert f":iam::{account}:root" in principals
+    assert TOOLING_ACCOUNT not in principals  # no pipeline of the tooling account reads the registry
     actions = {a for s in statements for a in s["Action"]}
     assert actions == {
         "sagemaker:DescribeModelPackageGroup",
@@ -230,6 +255,80 @@ def test_model_registry_is_shared_with_tooling_and_deploy_accounts(example_synth
         "sagemaker:ListModelPackages",
         "sagemaker:CreateModel",
     }
+
+
+def _role_actions(synth: Synth, suffix: str, role_name_suffix: str) -> list[dict[str, Any]]:
+    """Every Allow statement attached to the role whose name ends with ``role_name_suffix``."""
+    roles = _resources(synth, suffix, "AWS::IAM::Role")
+    (role_id,) = [i for i, r in roles.items() if str(r.get("RoleName", "")).endswith(role_name_suffix)]
+    statements = [s for p in roles[role_id].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    for policy in _resources(synth, suffix, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Roles"]:
+            statements += policy["PolicyDocument"]["Statement"]
+    return [s for s in statements if s["Effect"] == "Allow"]
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def test_no_build_role_can_approve_a_model(example_synth: Synth) -> None:
+    """Repository code runs as both roles; an approval would deploy to every environment."""
+    suffix = "prod-deployment-group/BuildSupport"
+    access = _role_actions(example_synth, suffix, "model-build-access")
+    assert not [a for s in access for a in _actions(s) if "ModelPackage" in a and a != "sagemaker:AddTags"]
+    execution = _role_actions(example_synth, suffix, "sagemaker-exec")
+    approving = [
+        s for s in execution if any(a in ("sagemaker:UpdateModelPackage", "sagemaker:*") for a in _actions(s))
+    ]
+    assert approving == []
+    (create,) = [s for s in execution if "sagemaker:CreateModelPackage" in _actions(s)]
+    assert _actions(create) == ["sagemaker:CreateModelPackage"]
+    assert create["Condition"] == {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}}
+
+
+def test_access_role_writes_only_pipeline_code(example_synth: Synth) -> None:
+    access = _role_actions(example_synth, "prod-deployment-group/BuildSupport", "model-build-access")
+    s3_statements = [s for s in access if any(a.startswith("s3:") for a in _actions(s))]
+    (upload,) = s3_statements
+    assert sorted(_actions(upload)) == ["s3:GetObject", "s3:PutObject"]
+    assert upload["Resource"]["Fn::Join"][1][1] == "/pipeline-code/*"
+
+
+def test_approval_delivery_cannot_fail_silently(example_synth: Synth) -> None:
+    """EventBridge sends no source keys to KMS for an encrypted topic; what fails lands in a queue."""
+    suffix = "prod-deployment-group/BuildSupport"
+    keys = _resources(example_synth, suffix, "AWS::KMS::Key")
+    topic_key = next(k for logical_id, k in keys.items() if logical_id.startswith("ApprovalTopicKey"))
+    events_use = _statements_of(topic_key["KeyPolicy"])["EventBridgePublishesEncrypted"]
+    assert events_use["Principal"] == {"Service": "events.amazonaws.com"}
+    assert "Condition" not in events_use
+    (rule,) = _resources(example_synth, suffix, "AWS::Events::Rule").values()
+    (target,) = rule["Targets"]
+    (queue_id,) = _resources(example_synth, suffix, "AWS::SQS::Queue")
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    queue = _resources(example_synth, suffix, "AWS::SQS::Queue")[queue_id]
+    topic_key_id = next(i for i in keys if i.startswith("ApprovalTopicKey"))
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": [topic_key_id, "Arn"]}
+    (alarm,) = _resources(example_synth, suffix, "AWS::CloudWatch::Alarm").values()
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    assert alarm["Threshold"] == 0
+
+
+def test_tooling_account_may_subscribe_only_its_trigger(example_synth: Synth) -> None:
+    (policy,) = _resources(
+        example_synth, "prod-deployment-group/BuildSupport", "AWS::SNS::TopicPolicy"
+    ).values()
+    subscribe = _statements_of(policy["PolicyDocument"])["ToolingAccountSubscribesItsTrigger"]
+    endpoint = subscribe["Condition"]["StringEquals"]["sns:Endpoint"]["Fn::Join"][1][2]
+    names = GroupNames(f"{STACK_NAME}-prod-deployment-group", "123456789015", "us-east-1")
+    assert endpoint == f":lambda:us-east-1:{TOOLING_ACCOUNT}:function:{names.approval_trigger_function}"
+    assert subscribe["Condition"]["StringEquals"]["sns:Protocol"] == "lambda"
+
+
+def _root(account: str) -> str:
+    return f"arn:aws:iam::{account}:root"
 
 
 def test_build_account_role_trusts_only_the_model_build_project(example_synth: Synth) -> None:
@@ -252,7 +351,7 @@ def test_model_build_project_gets_exactly_the_contract_variables(example_synth: 
     (project,) = build.find_resources("AWS::CodeBuild::Project").values()
     variables = {v["Name"]: v["Value"] for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
     assert set(variables) == BUILD_VARIABLES
-    assert variables["AWS_REGION"] == "us-east-1"
+    assert variables["BUILD_REGION"] == "us-east-1"
     assert variables["ENV_TYPE"] == "preprod"
     assert variables["PROJECT_NAME"] == "mlops"
     assert variables["MODEL_PACKAGE_GROUP_NAME"].endswith("-models")
