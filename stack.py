@@ -36,6 +36,7 @@ from stages.tooling import (
     grant_connection_use,
     in_folder,
     module_synth_step,
+    pinned_cdk_tools,
     pipeline_source,
 )
 
@@ -184,6 +185,7 @@ class MlopsCicdStack(GovernedStack):
         source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
         synth = module_synth_step(source, infra.path, settings.carried_environment)
         self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
+        tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
             self,
             "InfraPipeline",
@@ -192,6 +194,8 @@ class MlopsCicdStack(GovernedStack):
             artifact_bucket=store.bucket,
             synth=synth,
             self_mutation=True,
+            cli_version=tools.cli,
+            cdk_assets_cli_version=tools.assets,
             # Used for the cross-region replication buckets CDK adds; our own bucket has its own key.
             cross_account_keys=True,
             enable_key_rotation=True,
