@@ -137,6 +137,8 @@ def preflight_step(
         "Preflight",
         input=source,
         commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
+        # The script builds the lookup roles' ARNs from it and has no default: aws-cn and aws-us-gov too.
+        env={"AWS_PARTITION": cdk.Aws.PARTITION},
         role_policy_statements=[
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
         ],
