@@ -36,6 +36,7 @@ from stages.tooling import (
     grant_connection_use,
     in_folder,
     module_synth_step,
+    pinned_cdk_tools,
     pipeline_source,
 )
 
@@ -140,6 +141,8 @@ def preflight_step(
         "Preflight",
         input=source,
         commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
+        # The script builds the lookup roles' ARNs from it and has no default: aws-cn and aws-us-gov too.
+        env={"AWS_PARTITION": cdk.Aws.PARTITION},
         role_policy_statements=[
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
         ],
@@ -188,6 +191,7 @@ class MlopsCicdStack(GovernedStack):
         source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
         synth = module_synth_step(source, infra.path, settings.carried_environment)
         self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
+        tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
             self,
             "InfraPipeline",
@@ -196,6 +200,8 @@ class MlopsCicdStack(GovernedStack):
             artifact_bucket=store.bucket,
             synth=synth,
             self_mutation=True,
+            cli_version=tools.cli,
+            cdk_assets_cli_version=tools.assets,
             # Used for the cross-region replication buckets CDK adds; our own bucket has its own key.
             cross_account_keys=True,
             enable_key_rotation=True,

@@ -43,6 +43,7 @@ from stages.tooling import (
     complete_cross_region_support,
     grant_connection_use,
     module_synth_step,
+    pinned_cdk_tools,
     pipeline_source,
 )
 
@@ -152,8 +153,15 @@ class ModelDeployStack(GovernedStack):
             enable_key_rotation=True,
             restart_execution_on_update=False,
         )
+        tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
-            self, "DeployPipeline", code_pipeline=base, synth=synth, self_mutation=False
+            self,
+            "DeployPipeline",
+            code_pipeline=base,
+            synth=synth,
+            self_mutation=False,
+            cli_version=tools.cli,
+            cdk_assets_cli_version=tools.assets,
         )
         for target in deploy_targets(group):
             stage = EndpointStage(

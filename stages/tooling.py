@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations, pipelines
@@ -19,8 +24,33 @@ from stages.governance import Governance
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
-CDK_CLI_VERSION = "2.1148.1"
-"""The CDK CLI the pipelines install; deployspec.yaml and package.json pin the same version."""
+PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
+EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+@dataclass(frozen=True)
+class CdkTools:
+    """The CDK CLI and cdk-assets versions every CodeBuild step of the module's pipelines installs."""
+
+    cli: str
+    assets: str
+
+
+@functools.cache
+def pinned_cdk_tools() -> CdkTools:
+    """The versions package.json pins, the one place they are set (read at synth, no network).
+
+    The synth, CDK Pipelines' self-mutation and its asset publishing then all run the CLI and cdk-assets
+    the user tested with, not whatever npm calls ``2`` or ``latest`` on the day a pipeline runs.
+    """
+    pins = json.loads(PACKAGE_JSON.read_text())["devDependencies"]
+    tools = CdkTools(cli=pins["aws-cdk"], assets=pins["cdk-assets"])
+    for package, version in (("aws-cdk", tools.cli), ("cdk-assets", tools.assets)):
+        if not EXACT_VERSION.fullmatch(version):
+            raise ValueError(f"{PACKAGE_JSON}: {package} must be pinned to an exact version, not {version!r}")
+    return tools
+
+
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 RUNTIMES = codebuild.BuildSpec.from_object(
     {"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}}
@@ -39,7 +69,7 @@ def synth_commands(path: str, *guards: str) -> list[str]:
         *commands,
         *guards,
         "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{CDK_CLI_VERSION}",
+        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
         "cdk synth",
     ]
 

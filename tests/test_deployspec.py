@@ -32,7 +32,7 @@ MODULESTACK = ROOT / "modulestack.yaml"
 CLI_PACKAGE = ROOT / "node_modules" / "aws-cdk"
 
 PHASES = ("install", "pre_build", "build", "post_build")
-CLI_INSTALL = re.compile(r"npm install -g aws-cdk@(?P<version>\S+)")
+CLI_INSTALL = re.compile(r"^npm install -g \"?aws-cdk@")
 STACK_ENV = ("SEEDFARMER_PROJECT_NAME", "SEEDFARMER_DEPLOYMENT_NAME", "SEEDFARMER_MODULE_NAME")
 # What seedfarmer fills for a module stack (seedfarmer.commands._stack_commands.deploy_module_stack),
 # matched to the template's parameters by their UPPER_SNAKE_CASE names.
@@ -97,26 +97,69 @@ def test_publishes_generic_env_variables(spec: Any) -> None:
     assert spec.publish_generic_env_variables is True
 
 
-def test_cli_version_is_pinned_once(spec: Any) -> None:
-    package = json.loads((ROOT / "package.json").read_text())
-    lock = json.loads((ROOT / "package-lock.json").read_text())
-    installed = [
-        match["version"]
+def test_cdk_tools_are_pinned_once_in_package_json() -> None:
+    package = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    lock = json.loads((ROOT / "package-lock.json").read_text())["packages"]
+    tools = tooling.pinned_cdk_tools()
+    assert package == {"aws-cdk": tools.cli, "cdk-assets": tools.assets}
+    assert lock["node_modules/aws-cdk"]["version"] == tools.cli
+    assert lock["node_modules/cdk-assets"]["version"] == tools.assets
+    for version in (tools.cli, tools.assets):
+        assert str(Version(version)) == version, "an exact version, not a range"
+    # Guides that tell users which CLI to install name the same one.
+    for guide in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        named = re.findall(r"npm (?:install|i) [^\n`]*?aws-cdk@(\d[\w.]*)", guide.read_text())
+        assert set(named) <= {tools.cli}, guide.name
+
+
+def test_a_range_in_package_json_fails_the_synth(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    package = tmp_path / "package.json"
+    package.write_text(json.dumps({"devDependencies": {"aws-cdk": "^2.1148.1", "cdk-assets": "4.7.3"}}))
+    monkeypatch.setattr(tooling, "PACKAGE_JSON", package)
+    tooling.pinned_cdk_tools.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"aws-cdk must be pinned to an exact version, not '\^2"):
+            tooling.pinned_cdk_tools()
+    finally:
+        tooling.pinned_cdk_tools.cache_clear()
+
+
+def test_deployspec_installs_the_cli_version_package_json_pins(spec: Any, tmp_path: Path) -> None:
+    """Run as CodeBuild runs them, in the module's folder, each install asks npm for the pinned CLI."""
+    installs = [
+        command
         for execution in ("deploy", "destroy")
         for command in commands(spec, execution)
-        if (match := CLI_INSTALL.fullmatch(command))
+        if CLI_INSTALL.match(command)
     ]
-    assert len(installed) == 2, "deploy and destroy each install the CLI once"
-    assert set(installed) == {tooling.CDK_CLI_VERSION}
-    assert package["devDependencies"]["aws-cdk"] == tooling.CDK_CLI_VERSION
-    assert lock["packages"]["node_modules/aws-cdk"]["version"] == tooling.CDK_CLI_VERSION
-    assert str(Version(tooling.CDK_CLI_VERSION)) == tooling.CDK_CLI_VERSION, "an exact version, not a range"
+    assert len(installs) == 2, "deploy and destroy each install the CLI once"
+    assert not [c for c in installs if re.search(r"aws-cdk@\d", c)], "read from package.json, not repeated"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text('#!/usr/bin/env bash\necho "$*" >> "$NPM_CALLS"\n')
+    npm.chmod(npm.stat().st_mode | stat.S_IXUSR)
+    path = os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, "NPM_CALLS": str(tmp_path / "npm-calls")}
+    for command in installs:
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+    expected = f"install -g aws-cdk@{tooling.pinned_cdk_tools().cli}"
+    assert (tmp_path / "npm-calls").read_text().splitlines() == [expected, expected]
 
 
 def test_deploy_installs_then_deploys_then_converts_then_starts_pipeline(spec: Any) -> None:
     deploy = commands(spec, "deploy")
     order = [
-        index_of(deploy, r"^npm install -g aws-cdk@"),
+        index_of(deploy, CLI_INSTALL.pattern),
         index_of(deploy, r"^pip install -r requirements\.txt$"),
         index_of(deploy, r"^cdk deploy "),
         index_of(deploy, r"^seedfarmer metadata convert "),
@@ -143,7 +186,7 @@ def test_cdk_deploy_flags(spec: Any) -> None:
 
 def test_cdk_destroy_mirrors_deploy(spec: Any) -> None:
     destroy = commands(spec, "destroy")
-    assert index_of(destroy, r"^npm install -g aws-cdk@") < index_of(destroy, r"^cdk destroy ")
+    assert index_of(destroy, CLI_INSTALL.pattern) < index_of(destroy, r"^cdk destroy ")
     index_of(destroy, r"^pip install -r requirements\.txt$")
     arguments = cdk_command(destroy, "destroy")
     assert arguments[:2] == ["cdk", "destroy"]
@@ -213,13 +256,13 @@ def test_cli_is_new_enough_for_the_librarys_cloud_assembly() -> None:
     # aws-cdk-lib writes Manifest.cli_version() into manifest.json as minimumCliVersion.
     minimum = Manifest.cli_version()
     assert minimum is not None
-    assert Version(tooling.CDK_CLI_VERSION) >= Version(minimum)
+    assert Version(tooling.pinned_cdk_tools().cli) >= Version(minimum)
 
 
 def test_installed_cli_reads_the_librarys_cloud_assembly() -> None:
     if not (CLI_PACKAGE / "package.json").is_file():
         pytest.skip("node_modules/aws-cdk is not installed (npm ci)")
-    assert json.loads((CLI_PACKAGE / "package.json").read_text())["version"] == tooling.CDK_CLI_VERSION
+    assert json.loads((CLI_PACKAGE / "package.json").read_text())["version"] == tooling.pinned_cdk_tools().cli
     # The CLI bundles its cloud-assembly-schema; it refuses assemblies whose major version is higher.
     bundle = (CLI_PACKAGE / "lib" / "index.js").read_text(encoding="utf-8")
     found = re.search(

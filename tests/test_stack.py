@@ -12,6 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from names import GroupNames
+from stages.tooling import pinned_cdk_tools
 from tests.conftest import TOOLING_ACCOUNT, Synth
 
 BUILD_VARIABLES = {
@@ -131,9 +132,29 @@ def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> 
     buildspec = json.loads(projects[0]["Source"]["BuildSpec"])
     assert buildspec["phases"]["build"]["commands"] == [
         "pip install -r requirements.txt",
-        "npm install -g aws-cdk@2.1148.1",
+        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
         "cdk synth",
     ]
+
+
+def test_every_cdk_tool_a_pipeline_installs_is_the_pinned_version(example_synth: Synth) -> None:
+    """Synth, self-mutation and asset publishing alike: never what npm calls ``2`` or ``latest`` that day."""
+    tools = pinned_cdk_tools()
+    pinned = {"aws-cdk": tools.cli, "cdk-assets": tools.assets}
+    installed: dict[str, list[str]] = {}
+    for stack, logical_id, project in example_synth.resources("AWS::CodeBuild::Project"):
+        where = f"{stack.display_name}/{logical_id}"
+        buildspec = json.dumps(project["Properties"]["Source"].get("BuildSpec", ""))
+        assert "@latest" not in buildspec, where
+        for command in re.findall(r"npm (?:install|i) ([^\"\\]*)", buildspec):
+            for package in command.split():
+                name, at, version = package.rpartition("@") if package.rfind("@") > 0 else (package, "", "")
+                if name in pinned or "cdk" in name:
+                    assert at, f"{where} installs {package} unpinned"
+                    assert version == pinned.get(name), f"{where} installs {package}"
+                    installed.setdefault(name, []).append(where)
+    assert set(installed) == set(pinned), "the synth, self-mutation and asset steps were all found"
+    assert any("SelfMutation" in where for where in installed["aws-cdk"])
 
 
 def test_pipeline_artifacts_are_encrypted_with_a_rotated_key(example_synth: Synth) -> None:
