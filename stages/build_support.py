@@ -289,18 +289,22 @@ class BuildSupportStack(GovernedStack):
         )
         if self.retain:
             group.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
-        else:
-            self._empty_registry_on_delete(group, names)
+        # In every environment type, so that turning dev into preprod updates it instead of deleting it.
+        self._empty_registry_on_delete(group, names)
         return group
 
     def _empty_registry_on_delete(self, group: sagemaker.CfnModelPackageGroup, names: GroupNames) -> None:
-        """Dev only: SageMaker refuses to delete a group holding versions, so remove them first."""
+        """SageMaker refuses to delete a group holding versions: a dev stack's deletion removes them first.
+
+        The handler acts only when its ``DeleteVersionsWithStack`` property says so (dev) and the stack
+        itself is being deleted; a preprod or prod group is retained and this resource never deletes.
+        """
         function, role = module_function(
             self,
             "RegistryCleanup",
             folder="registry_cleanup",
             description=f"Empties {names.model_package_group} before CloudFormation deletes it",
-            timeout=cdk.Duration.minutes(5),
+            timeout=cdk.Duration.minutes(15),
         )
         versions = self.format_arn(
             service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
@@ -313,12 +317,20 @@ class BuildSupportStack(GovernedStack):
         role.add_to_policy(
             iam.PolicyStatement(sid="ListVersions", actions=["sagemaker:ListModelPackages"], resources=["*"])
         )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnStackStatus", actions=["cloudformation:DescribeStacks"], resources=[self.stack_id]
+            )
+        )
         cleanup = cdk.CustomResource(
             self,
             "RegistryCleanupOnDelete",
             service_token=function.function_arn,
             resource_type="Custom::ModelRegistryCleanup",
-            properties={"ModelPackageGroupName": names.model_package_group},
+            properties={
+                "ModelPackageGroupName": names.model_package_group,
+                "DeleteVersionsWithStack": "false" if self.retain else "true",
+            },
         )
         # Deleted before the group it empties.
         cleanup.node.add_dependency(group)
