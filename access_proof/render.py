@@ -11,9 +11,9 @@ generated names (stack, logical id), which no policy outside their stack can kno
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import io
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -135,26 +135,38 @@ NAME_PROPERTIES = frozenset(
 )
 
 
-def _stripped(template: Mapping[str, Any], *, names_only: bool = False) -> dict[str, Any]:
+# Types whose other properties (a pipeline's stages, a function's environment) no policy reads.
+NAMED_TYPES = {
+    "AWS::CodePipeline::Pipeline": NAME_PROPERTIES | {"Tags"},
+    "AWS::Lambda::Function": NAME_PROPERTIES,
+    "AWS::S3::Bucket": NAME_PROPERTIES | {"Tags"},
+    "AWS::SNS::Topic": NAME_PROPERTIES | {"KmsMasterKeyId", "Tags"},
+    "AWS::SQS::Queue": NAME_PROPERTIES | {"KmsMasterKeyId"},
+}
+
+
+def _stripped(
+    template: Mapping[str, Any], types: frozenset[str], *, names_only: bool = False
+) -> dict[str, Any]:
     """The template's policy-bearing resources whole, the others as stubs; no outputs, rules or metadata.
 
     ``names_only``: just the name properties, for the first pass (cloud-radar's pure-Python YAML round
     trip makes rendering cost grow with the template's size).
     """
+    # Plain JSON types: cloud-radar's YAML round trip cannot rebuild cfn-flip's ordered dicts.
+    template = json.loads(json.dumps(template))
     resources: dict[str, Any] = {}
     for logical_id, resource in template.get("Resources", {}).items():
         kept = {k: v for k, v in resource.items() if k in {"Type", "Condition"}}
-        if resource["Type"] in POLICY_TYPES:
+        if resource["Type"] in types:
             properties = resource.get("Properties", {})
-            if names_only:
-                properties = {k: v for k, v in properties.items() if k in NAME_PROPERTIES}
-            kept["Properties"] = copy.deepcopy(properties)
+            wanted = NAME_PROPERTIES if names_only else NAMED_TYPES.get(resource["Type"])
+            if wanted is not None:
+                properties = {k: v for k, v in properties.items() if k in wanted}
+            kept["Properties"] = properties
         resources[logical_id] = kept
-    return {
-        key: copy.deepcopy(value)
-        for key, value in template.items()
-        if key in {"Parameters", "Conditions", "Mappings", "Transform"}
-    } | {"Resources": resources}
+    kept_sections = {"Parameters", "Conditions", "Mappings", "Transform"}
+    return {key: value for key, value in template.items() if key in kept_sections} | {"Resources": resources}
 
 
 def _ssm_parameters(template: Mapping[str, Any], overrides: Mapping[str, str]) -> dict[str, str]:
@@ -170,24 +182,42 @@ def _render(template: dict[str, Any], where: Placement, parameters: Mapping[str,
     # cloud-radar prints every template it loads; nobody reads that.
     with contextlib.redirect_stdout(io.StringIO()):
         renderer = Template(template, dynamic_references={"ssm": _ssm_parameters(template, parameters)})
+    renderer.NoValue = NO_VALUE
     renderer.AccountId = where.account
     renderer.Partition = where.partition
     renderer.StackName = where.stack_name
     plain = {k: v for k, v in parameters.items() if k in template.get("Parameters", {})}
-    rendered: dict[str, Any] = renderer.render(params=plain or None, region=where.region)
+    rendered: dict[str, Any] = _without_no_value(renderer.render(params=plain or None, region=where.region))
     return rendered
 
 
+# cloud-radar drops properties whose value is AWS::NoValue but keeps list items, as an empty string
+# unless told otherwise; CloudFormation drops both (the bootstrap's conditional trust statements).
+NO_VALUE = "<AWS::NoValue>"
+
+
+def _without_no_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_no_value(v) for k, v in value.items() if v != NO_VALUE}
+    if isinstance(value, list):
+        return [_without_no_value(v) for v in value if v != NO_VALUE]
+    return value
+
+
 def render(
-    template: Mapping[str, Any], where: Placement, parameters: Mapping[str, str] | None = None
+    template: Mapping[str, Any],
+    where: Placement,
+    parameters: Mapping[str, str] | None = None,
+    *,
+    types: frozenset[str] = POLICY_TYPES,
 ) -> dict[str, Any]:
     """``template`` with every intrinsic function resolved as CloudFormation would in ``where``.
 
     Twice through cloud-radar: first for the resources' own name properties, then with each resource's
-    ``Ref`` and attributes set from those names.
+    ``Ref`` and attributes set from those names. Only resources of ``types`` keep their properties.
     """
-    stripped = _stripped(template)
-    first = _render(_stripped(template, names_only=True), where, parameters or {})
+    stripped = _stripped(template, types)
+    first = _render(_stripped(template, types, names_only=True), where, parameters or {})
     for logical_id, resource in stripped["Resources"].items():
         rendered = first["Resources"].get(logical_id)
         if rendered is None:  # removed by a condition
