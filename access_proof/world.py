@@ -77,11 +77,13 @@ class World:
         """Index one rendered template deployed at ``where``."""
         self.templates[where.stack_name] = rendered
         resources: dict[str, Any] = rendered.get("Resources", {})
+        # Stubs (rendered without properties, see render's ``types``) hold no policy.
+        full = {k: r for k, r in resources.items() if r.get("Properties")}
         # Named things first: policies in the same template refer to them.
-        for resource in resources.values():
-            self._add_named(resource["Type"], resource.get("Properties", {}), resource, where)
-        for logical_id, resource in resources.items():
-            self._add_policy(logical_id, resource["Type"], resource.get("Properties", {}), where)
+        for resource in full.values():
+            self._add_named(resource["Type"], resource["Properties"], resource, where)
+        for logical_id, resource in full.items():
+            self._add_policy(logical_id, resource["Type"], resource["Properties"], where)
 
     def _add_named(  # noqa: PLR0912 (one branch per resource type)
         self, kind: str, props: Mapping[str, Any], resource: Mapping[str, Any], where: Placement
@@ -203,12 +205,14 @@ class World:
         """A copy in which ``arn`` exists with the identity policies of ``like``.
 
         A near miss made with it shows that the resource's own policy (not the caller's) refuses.
+        Shallow: only the roles are the copy's own.
         """
-        world = copy.deepcopy(self)
+        world = copy.copy(self)
+        world.roles = dict(self.roles)
+        world._role_names = dict(self._role_names)
         template = self.roles[like]
-        role = world.role(arn)
-        role.identity, role.managed = list(template.identity), list(template.managed)
-        role.boundary = template.boundary
+        world.roles[arn] = Role(arn, list(template.identity), list(template.managed), template.boundary)
+        world._role_names[(arn_account(arn), arn.rsplit("/", 1)[1])] = arn
         return world
 
     def without_statement(self, sid: str) -> World:
