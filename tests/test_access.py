@@ -61,6 +61,7 @@ MODULE_ROLE = f"arn:aws:iam::{TOOLING}:role/{MODULESTACK_PARAMETERS['RoleName']}
 
 # Every call AWS services make to each other, and the SDK's, go over TLS: the buckets' and topics'
 # aws:SecureTransport deny must not apply (IAM User Guide, "AWS global condition context keys").
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-securetransport
 TLS = {"aws:SecureTransport": "true"}
 S3_VIA = f"s3.{REGION}.amazonaws.com"
 
@@ -78,6 +79,7 @@ NEW_PACKAGE_ARN = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/{NAMES.mode
 APPROVED_MODEL = json.loads(approved_model_environment(PROD_GROUP)["APPROVED_MODEL_INFO"])
 # Not in any template: AWS's own SageMaker image registry, whose repositories every account may pull
 # from ("Docker Registry Paths and Example Code", SageMaker Developer Guide).
+# https://docs.aws.amazon.com/sagemaker/latest/dg-ecr-paths/sagemaker-algo-docker-registry-paths.html
 AWS_IMAGE_ACCOUNT = APPROVED_MODEL["imageUri"].split(".", 1)[0]
 
 
@@ -224,6 +226,8 @@ def s3_kms_context(bucket_arn: str, account: str) -> dict[str, ContextValue]:
     kms:ViaService is the S3 endpoint (KMS Developer Guide, "kms:ViaService"); the encryption context is
     the bucket's ARN with a Bucket Key (S3 User Guide, "Using SSE-KMS": "Encryption context");
     kms:CallerAccount is the caller's account (KMS Developer Guide, "kms:CallerAccount").
+    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#encryption-context
     """
     return {
         "kms:ViaService": S3_VIA,
@@ -238,6 +242,7 @@ def s3_kms_context(bucket_arn: str, account: str) -> dict[str, ContextValue]:
 def test_eventbridge_publishes_approvals_to_the_topic(world: World, rule_arn: str) -> None:
     # EventBridge publishes to SNS as events.amazonaws.com with aws:SourceArn (the rule) and
     # aws:SourceAccount (EventBridge User Guide, "Using resource-based policies": "Amazon SNS permissions").
+    # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html#eb-sns-permissions
     context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": BUILD, **TLS}
     allowed(world, Request("events.amazonaws.com", "sns:Publish", TOPIC_ARN, context))
     other_rule = f"arn:aws:events:{REGION}:{BUILD}:rule/another-rule"
@@ -266,6 +271,7 @@ def test_eventbridge_may_use_the_approval_topic_key(
     # aws:SourceAccount nor aws:SourceArn (SNS Developer Guide, "Key management": compatibility between
     # event sources from AWS services and encrypted topics, the note on EventBridge). SNS's encryption
     # context names the topic, kms:EncryptionContext:aws:sns:topicArn (its key policy examples).
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
     context = {"kms:EncryptionContext:aws:sns:topicArn": TOPIC_ARN}
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         allowed(world, Request("events.amazonaws.com", action, key, context))
@@ -297,6 +303,7 @@ def test_eventbridge_dead_letters_undelivered_approvals(
     queue, key = dead_letter_queue(world, build_support)
     # EventBridge sends to its dead-letter queue as events.amazonaws.com with aws:SourceArn = the rule
     # (EventBridge User Guide, "Using dead-letter queues to process undelivered events", permissions).
+    # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
     context = {"aws:SourceArn": rule_arn, "aws:SourceAccount": BUILD, **TLS}
     allowed(world, Request("events.amazonaws.com", "sqs:SendMessage", queue, context))
     other_rule = f"arn:aws:events:{REGION}:{BUILD}:rule/another-rule"
@@ -306,6 +313,7 @@ def test_eventbridge_dead_letters_undelivered_approvals(
     )
     # An encrypted queue needs the key policy to let EventBridge use the key (same page, "encrypted queues");
     # SQS's encryption context names the queue (SQS Developer Guide, "Encryption at rest": aws:sqs:arn).
+    # https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html
     kms_context = {"kms:EncryptionContext:aws:sqs:arn": queue}
     for action in ("kms:GenerateDataKey", "kms:Decrypt"):
         allowed(world, Request("events.amazonaws.com", action, key, kms_context))
@@ -315,6 +323,7 @@ def test_eventbridge_dead_letters_undelivered_approvals(
 def test_sns_invokes_the_approval_trigger(world: World) -> None:
     # SNS invokes a subscribed function as sns.amazonaws.com with aws:SourceArn = the topic
     # (Lambda Developer Guide, "Invoking Lambda functions with Amazon SNS notifications").
+    # https://docs.aws.amazon.com/lambda/latest/dg/with-sns.html
     context = {"aws:SourceArn": TOPIC_ARN, "aws:SourceAccount": BUILD}
     allowed(world, Request("sns.amazonaws.com", "lambda:InvokeFunction", TRIGGER_ARN, context))
     other = {"aws:SourceArn": OTHER_TOPIC_ARN, "aws:SourceAccount": EXPERIMENT_BUILD}
@@ -326,6 +335,7 @@ def test_the_tooling_account_subscribes_only_the_trigger(world: World) -> None:
     cloudformation = cdk_role("cfn-exec", TOOLING)
     # Subscribe carries sns:Protocol and sns:Endpoint (SNS Developer Guide, "Amazon SNS API permissions:
     # Actions and resources reference", service-specific keys).
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html
     context = {"sns:Protocol": "lambda", "sns:Endpoint": TRIGGER_ARN, **TLS}
     allowed(world, Request(cloudformation, "sns:Subscribe", TOPIC_ARN, context))
     for protocol, endpoint in (("email", "someone@example.com"), ("https", "https://example.com/hook")):
@@ -344,6 +354,7 @@ def test_the_tooling_account_subscribes_only_the_trigger(world: World) -> None:
 def test_the_model_build_project_assumes_the_access_role(world: World) -> None:
     # STS decides on the trust policy with the caller's aws:PrincipalArn, which every signed request carries
     # (IAM User Guide, "AWS global condition context keys": aws:PrincipalArn); the evaluator adds it.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
     allowed(world, Request(PROJECT_ROLE, "sts:AssumeRole", ACCESS_ROLE))
     other_project = f"arn:aws:iam::{TOOLING}:role/{OTHER.model_build_project_role}"
     denied(
@@ -371,6 +382,7 @@ def test_the_access_role_runs_only_its_pipeline(world: World) -> None:
 def test_the_access_role_passes_only_the_execution_role_to_sagemaker(world: World) -> None:
     # IAM adds iam:PassedToService, the service the role is passed to (IAM User Guide, "Grant a user
     # permissions to pass a role to an AWS service").
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html
     allowed(
         world,
         Request(
@@ -397,6 +409,15 @@ def test_the_access_role_writes_only_pipeline_code(world: World, artifacts_key: 
         denied(world, Request(ACCESS_ROLE, "s3:PutObject", f"{BUCKET_ARN}/{outside}", TLS))
 
 
+def test_the_tooling_account_neither_writes_nor_reads_artifacts(world: World, artifacts_key: str) -> None:
+    """Issue 10 item 3: even an administrator of the tooling account cannot replace a served model."""
+    admin = cdk_role("cfn-exec", TOOLING)
+    model = f"{BUCKET_ARN}/{MODEL_PREFIX}/pipelines-abc/output/model.tar.gz"
+    denied(world, Request(admin, "s3:PutObject", model, TLS))
+    denied(world, Request(admin, "s3:GetObject", model, TLS))
+    denied(world, Request(admin, "kms:GenerateDataKey", artifacts_key, s3_kms_context(BUCKET_ARN, TOOLING)))
+
+
 def test_the_execution_role_uses_the_bucket_key_and_registry(world: World, artifacts_key: str) -> None:
     for action, key in (
         ("s3:GetObject", f"{PIPELINE_CODE_PREFIX}/{NAMES.sagemaker_pipeline}/0123abcd/preprocess.py"),
@@ -409,6 +430,7 @@ def test_the_execution_role_uses_the_bucket_key_and_registry(world: World, artif
     # sagemaker:ModelApprovalStatus is CreateModelPackage's and UpdateModelPackage's condition key, the
     # request's ModelApprovalStatus (Service Authorization Reference, "Actions, resources, and condition keys
     # for Amazon SageMaker AI").
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html#amazonsagemaker-policy-keys
     pending = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
     allowed(world, Request(EXECUTION_ROLE, "sagemaker:CreateModelPackage", NEW_PACKAGE_ARN, pending))
     another_group = f"arn:aws:sagemaker:{REGION}:{BUILD}:model-package/{OTHER.model_package_group}/1"
@@ -480,9 +502,11 @@ def test_the_endpoint_role_reads_its_model_artifact(
     model = APPROVED_MODEL["modelDataUrl"].removeprefix("s3://")
     # SageMaker reads the artifact as the execution role when it creates the model's containers
     # (SageMaker Developer Guide, "CreateModel API: Execution Role Permissions").
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms
     allowed(world, Request(role, "s3:GetObject", f"arn:aws:s3:::{model}", TLS))
     decrypt = s3_kms_context(BUCKET_ARN, account)
     # kms:ResourceAliases: the key's aliases, which KMS adds (KMS Developer Guide, "kms:ResourceAliases").
+    # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-resource-aliases
     decrypt["kms:ResourceAliases"] = [NAMES.artifacts_key_alias]
     allowed(world, Request(role, "kms:Decrypt", artifacts_key, decrypt))
     if account == BUILD:
@@ -497,6 +521,8 @@ def test_the_endpoint_role_reads_its_model_artifact(
     foreign = role.replace(account, EXPERIMENT_DEPLOY)
     near = world.with_role_like(foreign, role)
     denied(near, Request(foreign, "s3:GetObject", f"arn:aws:s3:::{model}", TLS))
+    # Nor any other principal of the deploy account, an administrator included.
+    denied(world, Request(cdk_role("cfn-exec", account), "s3:GetObject", f"arn:aws:s3:::{model}", TLS))
     denied(
         near,
         Request(foreign, "kms:Decrypt", artifacts_key, {**decrypt, "kms:CallerAccount": EXPERIMENT_DEPLOY}),
@@ -511,6 +537,7 @@ def test_the_endpoint_role_pulls_only_the_approved_image(
     approved = image_repository_arn(APPROVED_MODEL["imageUri"])
     # SageMaker pulls the image as the execution role (SageMaker Developer Guide, "CreateModel API:
     # Execution Role Permissions": ecr:BatchGetImage, ecr:GetDownloadUrlForLayer on the repository).
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-createmodel-perms
     for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"):
         allowed(world, Request(role, action, approved))
     another = f"arn:aws:ecr:{REGION}:{AWS_IMAGE_ACCOUNT}:repository/sagemaker-scikit-learn"
@@ -539,6 +566,7 @@ def test_the_deploy_pipeline_assumes_only_its_targets_deploy_roles(world: World,
     pipeline = world.attribute(model_deploy, "AWS::IAM::Role", "PipelineRole")
     # CodePipeline assumes action roles with the pipeline role's credentials, no external id
     # (CDK Developer Guide, "Bootstrapping": the deploy role trusts the --trust accounts).
+    # https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html
     for account in TARGETS.values():
         allowed(world, Request(pipeline, "sts:AssumeRole", cdk_role("deploy", account)))
     denied(world, Request(pipeline, "sts:AssumeRole", cdk_role("deploy", EXPERIMENT_DEPLOY)))
@@ -555,6 +583,7 @@ def test_target_deploy_roles_read_only_the_pipeline_artifacts(
         deploy = cdk_role("deploy", account)
         # S3 sends s3:ResourceAccount, the bucket owner's account (Service Authorization Reference,
         # "Actions, resources, and condition keys for Amazon S3"), which the bootstrap's deploy role checks.
+        # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
         read = {"s3:ResourceAccount": TOOLING, **TLS}
         allowed(world, Request(deploy, "s3:GetObject", artifact, read))
         allowed(world, Request(deploy, "kms:Decrypt", key, s3_kms_context(f"arn:aws:s3:::{bucket}", account)))
@@ -585,6 +614,7 @@ def test_the_module_role_starts_the_infra_pipeline(world: World, approved_synth:
     pipeline = f"arn:aws:codepipeline:{REGION}:{TOOLING}:{name}"
     # CodePipeline authorizes with the pipeline's tags as aws:ResourceTag/<key> (CodePipeline User Guide,
     # "Using tags to control access to CodePipeline resources").
+    # https://docs.aws.amazon.com/codepipeline/latest/userguide/tag-based-access-control.html
     tags = {f"aws:ResourceTag/{k}": v for k, v in world.resources[pipeline].tags.items()}
     allowed(world, Request(MODULE_ROLE, "codepipeline:StartPipelineExecution", pipeline, tags))
     another = f"arn:aws:codepipeline:{REGION}:{TOOLING}:another-module-pipeline"
@@ -620,6 +650,7 @@ def test_the_endpoint_role_writes_data_capture(capture_world: tuple[World, Synth
     account = role.split(":")[4]
     # SageMaker writes captured data as the execution role, encrypting with the config's KmsKeyId
     # (SageMaker Developer Guide, "Capture data from real-time endpoint": KMS key permissions).
+    # https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html
     capture = f"arn:aws:s3:::{bucket}/data-capture/ep/variant/2026/11/30/05/capture.jsonl"
     allowed(world, Request(role, "s3:PutObject", capture, TLS))
     for action in ("kms:GenerateDataKey", "kms:Encrypt"):
