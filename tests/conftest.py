@@ -243,11 +243,17 @@ LONG_NAMES_CONTEXT = {
 EXAMPLE_STACK_NAME = "mlops-demo-models-sagemaker-model-cicd"
 
 
-def approved_model_environment(group: str, version: int = 3) -> dict[str, str]:
-    """What the deploy pipeline's synth sees after ``group`` of the README example approved a version."""
+def approved_model_environment(
+    group: str,
+    version: int = 3,
+    *,
+    manifest: Path = EXAMPLE_MANIFEST,
+    model_key: str = "models/training-1/output/model.tar.gz",
+) -> dict[str, str]:
+    """What the deploy pipeline's synth sees after ``group`` (of ``manifest``) approved a version."""
     (build,) = [
         g["buildEnvironment"]
-        for p in manifest_parameters()
+        for p in manifest_parameters(manifest)
         if p["name"] == "deployment-groups"
         for g in p["value"]
         if g["name"] == group
@@ -258,10 +264,16 @@ def approved_model_environment(group: str, version: int = 3) -> dict[str, str]:
             f"arn:aws:sagemaker:{names.build_region}:{names.build_account}:model-package/"
             f"{names.model_package_group}/{version}"
         ),
-        "modelDataUrl": f"s3://{names.artifacts_bucket}/models/training-1/output/model.tar.gz",
+        "modelDataUrl": f"s3://{names.artifacts_bucket}/{model_key}",
         "imageUri": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
     }
     return {"APPROVED_MODEL_INFO": json.dumps(info), "APPROVED_MODEL_GROUP": group}
+
+
+THREE_ACCOUNTS_MANIFEST = MANIFESTS / "three-accounts.yaml"
+THREE_ACCOUNTS_APPROVED = approved_model_environment(
+    "release", manifest=THREE_ACCOUNTS_MANIFEST, model_key="models/release/3/model.tar.gz"
+)
 
 
 def codecommit_parameters(deployment_groups: list[dict[str, object]]) -> list[dict[str, Any]]:
@@ -290,9 +302,13 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
             # Both repositories on GitHub through one CodeConnections connection.
             "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
-            # The other ready manifests a newcomer starts from.
+            # The other ready manifests a newcomer starts from; three accounts after its release group
+            # approved a version, so its endpoints (with data capture) are real stacks too.
             **{
-                f"manifest-{path.stem}": seedfarmer_environment(manifest_parameters(path))
+                f"manifest-{path.stem}": seedfarmer_environment(
+                    manifest_parameters(path),
+                    extra=THREE_ACCOUNTS_APPROVED if path == THREE_ACCOUNTS_MANIFEST else None,
+                )
                 for path in sorted(MANIFESTS.glob("*.yaml"))
                 if path != GITHUB_MANIFEST
             },
