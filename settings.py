@@ -270,6 +270,8 @@ class EndpointSettings(_Input):
     initial_instance_count: int = Field(1, ge=1, le=100)
     auto_scaling: AutoScalingSettings | None = None
     data_capture_percentage: int = Field(0, ge=0, le=100)
+    data_capture_expiry_days: int | None = Field(None, ge=1, le=36500)
+    """Captured data (and its noncurrent versions) expire after this many days; 30 in dev, never elsewhere."""
     vpc: bool = True
     network_isolation: bool = True
     """The model container gets no network access; off for containers that fetch code or packages at start."""

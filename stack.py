@@ -316,7 +316,7 @@ class MlopsCicdStack(GovernedStack):
         )
 
     def _tooling_access_logs(self, settings: ApplicationSettings) -> str:
-        """The tooling account's access-log bucket: the user's, or one this stack creates."""
+        """The tooling account's access-log bucket: the user's, or one this stack creates and deletes."""
         arn = settings.parameters.s3_access_logs_bucket_arn
         if arn:
             return arn.split(":::", 1)[1]
@@ -324,7 +324,10 @@ class MlopsCicdStack(GovernedStack):
         name = bounded(
             f"{settings.stack_name}-logs-{tooling.account}-{tooling.region}", S3_BUCKET, lowercase=True
         )
-        access_logs_bucket(self, "AccessLogsBucket", bucket_name=name)
+        # Its name is fixed (the pipelines' stage stacks log to it by name), so a retained bucket would make
+        # the next deploy after a destroy fail with "already exists": it goes with the module instead.
+        # Logs that must outlive the module go to the user's own bucket (s3-access-logs-bucket-arn).
+        access_logs_bucket(self, "AccessLogsBucket", bucket_name=name, retain=False)
         return name
 
 

@@ -4,14 +4,13 @@ The deploy pipeline synthesizes this stack with the approved model it read from 
 (``APPROVED_MODEL_INFO``). Before any model is approved the stack is a placeholder that the pipeline never
 deploys.
 
-Names. The endpoint's name is stable (:meth:`names.GroupNames.endpoint`), so callers never change it. Every
-SageMaker model and endpoint config property but tags forces a replacement, which a fixed name would turn
-into a "name already exists" failure, so those two are named after a hash of everything that shapes them
-(the approved model and the variant's settings): a new model version or new variant settings make new ones,
-the endpoint is updated in place to the new config (SageMaker's blue/green update, no downtime), and
-CloudFormation deletes the old ones in its cleanup phase. Same inputs, byte-identical template. The subnet
-and security group ids are read from SSM at deploy time, so only the parameters' names are in the hash: a
-new value alone would replace the model under its old name and fail; it applies with the next revision.
+Names. The endpoint's name is stable (:meth:`names.GroupNames.endpoint`), so callers never change it. The
+SageMaker model and endpoint config get names CloudFormation generates: almost every property of both
+forces a replacement, and a custom-named resource cannot be replaced under its own name. A new model
+version, new variant settings, a subnet or security group value that changed in SSM, or a module upgrade
+that changes any property each make a new model and config; the endpoint is updated in place to the new
+config (SageMaker's blue/green update, no downtime), and CloudFormation deletes the old ones in its cleanup
+phase. Same inputs, byte-identical template.
 
 Auto scaling and instance type changes. SageMaker refuses an endpoint update that changes the instance
 type of a variant registered with Application Auto Scaling, and CloudFormation cannot deregister first: it
@@ -33,9 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_applicationautoscaling as appscaling
@@ -46,13 +43,12 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from names import HASH_LENGTH, MODEL_ARTIFACTS_PREFIX, SAGEMAKER_NAME, GroupNames, bounded, short_hash
+from names import MODEL_ARTIFACTS_PREFIX, SAGEMAKER_NAME, GroupNames, bounded, short_hash
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
     AutoScalingSettings,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
-    EndpointSettings,
     EnvironmentType,
     SettingsError,
 )
@@ -213,6 +209,7 @@ def parse_approved_model(raw: str | None) -> ApprovedModel | None:
 # --- the stack -----------------------------------------------------------------------------------------
 
 DATA_CAPTURE_PREFIX = "data-capture"
+DEV_DATA_CAPTURE_EXPIRY_DAYS = 30
 INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 SCALING_POLICY_NAME = "InvocationsPerInstance"
@@ -221,11 +218,6 @@ SCALING_POLICY_NAME = "InvocationsPerInstance"
 def variant_name(instance_type: str) -> str:
     """Named after its instance type, so changing the type makes a new variant rather than changing one."""
     return bounded(instance_type.replace(".", "-"), SAGEMAKER_NAME)
-
-
-def revision_name(endpoint_name: str, revision: str) -> str:
-    """``<endpoint>-<hash8>``, at most 63 characters, for the model and endpoint config of one revision."""
-    return f"{bounded(endpoint_name, SAGEMAKER_NAME - HASH_LENGTH - 1, lowercase=True)}-{revision}"
 
 
 @dataclass(frozen=True)
@@ -265,7 +257,6 @@ class EndpointStack(GovernedStack):
             )
         self.endpoint_name = names.endpoint(environment.name)
         self.variant_name: str | None = None
-        self.revision: str | None = None
         if approved_model is None:
             # Never deployed: the deploy pipeline stops before this stage until a version is approved.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
@@ -281,8 +272,6 @@ class EndpointStack(GovernedStack):
             else None
         )
         variant = self.variant_name = variant_name(settings.instance_type)
-        revision = self.revision = short_hash(_revision_material(approved_model, settings, vpc, variant))
-        name = revision_name(self.endpoint_name, revision)
 
         volume_key = not nvme_instance(settings.instance_type)
         capture = settings.data_capture_percentage > 0
@@ -316,7 +305,6 @@ class EndpointStack(GovernedStack):
         model = sagemaker.CfnModel(
             self,
             "Model",
-            model_name=name,
             execution_role_arn=role.role_arn,
             containers=[
                 sagemaker.CfnModel.ContainerDefinitionProperty(
@@ -337,7 +325,6 @@ class EndpointStack(GovernedStack):
         endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
-            endpoint_config_name=name,
             kms_key_id=key.key_arn if key and volume_key else None,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
@@ -381,15 +368,27 @@ class EndpointStack(GovernedStack):
     def _data_capture_bucket(
         self, environment: DeployEnvironmentSettings | BuildEnvironmentSettings, key: kms.IKey
     ) -> s3.Bucket:
-        """Where captured requests and responses go; kept with the environment's data in preprod and prod."""
+        """Where captured requests and responses go; retained in every environment, with its key.
+
+        A bucket holding captures cannot be deleted, so deleting it would fail ``seedfarmer destroy``; an
+        auto-delete custom resource would add a Lambda asset, which endpoint stacks never carry. Dev data
+        expires instead (``dataCaptureExpiryDays``, 30 days by default), noncurrent versions too.
+        """
+        expiry = environment.endpoint.data_capture_expiry_days
+        if expiry is None and environment.type is EnvironmentType.DEV:
+            expiry = DEV_DATA_CAPTURE_EXPIRY_DAYS
         logs = access_logs_bucket(self, "AccessLogsBucket")
         bucket = encrypted_bucket(
             self, "DataCaptureBucket", key=key, access_logs=logs, logs_prefix="data-capture/"
         )
-        if environment.type is EnvironmentType.DEV:
-            # Deleting a bucket that still holds captures fails (and leaves it); an auto-delete custom
-            # resource would add a Lambda asset, which endpoint stacks never carry.
-            bucket.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        if expiry:
+            for expiring in (bucket, logs):
+                expiring.add_lifecycle_rule(
+                    id="Expire",
+                    expiration=cdk.Duration.days(expiry),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
         return bucket
 
     @staticmethod
@@ -627,22 +626,3 @@ def _check_model_belongs_to_group(model: ApprovedModel, names: GroupNames) -> No
         )
     if problems:
         raise SettingsError(problems)
-
-
-def _revision_material(
-    model: ApprovedModel, settings: EndpointSettings, vpc: _Vpc | None, variant: str
-) -> str:
-    """Everything that shapes the model and endpoint config, canonically; auto scaling is not part of it."""
-    material: Mapping[str, Any] = {
-        "model": asdict(model),
-        "variant": {
-            "name": variant,
-            "instanceType": settings.instance_type,
-            "initialInstanceCount": settings.initial_instance_count,
-            "volumeKey": not nvme_instance(settings.instance_type),
-        },
-        "dataCapturePercentage": settings.data_capture_percentage,
-        "networkIsolation": settings.network_isolation,
-        "vpc": asdict(vpc) if vpc else None,
-    }
-    return json.dumps(material, sort_keys=True, separators=(",", ":"))

@@ -46,9 +46,6 @@ def model_build_variables(
         "PIPELINE_CODE_PREFIX": PIPELINE_CODE_PREFIX,
         "MODEL_ARTIFACTS_PREFIX": MODEL_ARTIFACTS_PREFIX,
         "SAMPLE_PAYLOADS_PREFIX": SAMPLE_PAYLOADS_PREFIX,
-        "MODEL_IMAGE_REPOSITORY_URI": (
-            f"{account}.dkr.ecr.{region}.{cdk.Aws.URL_SUFFIX}/{names.model_image_repository}"
-        ),
         "ENV_TYPE": group.build_environment.type.value,
         "PROJECT_NAME": project_name,
     }

@@ -406,32 +406,23 @@ def test_placeholder_is_a_single_no_op(synth: Synthesized) -> None:
 # --- names ---------------------------------------------------------------------------------------------
 
 
-def _names(synth: Synthesized, case: str) -> tuple[str, str, str]:
-    return (
-        synth.one(case, "AWS::SageMaker::Endpoint")["EndpointName"],
-        synth.one(case, "AWS::SageMaker::EndpointConfig")["EndpointConfigName"],
-        synth.one(case, "AWS::SageMaker::Model")["ModelName"],
-    )
-
-
-def test_endpoint_name_is_stable_while_model_and_config_names_follow_the_model(synth: Synthesized) -> None:
-    endpoint, config, model = _names(synth, "Prod")
-    next_endpoint, next_config, next_model = _names(synth, "ProdNextVersion")
-    assert endpoint == next_endpoint == NAMES.endpoint("prod") == "mlops-demo-models-cicd-fraud-prod"
-    assert config != next_config
-    assert model != next_model
-    assert re.fullmatch(rf"{endpoint}-[0-9a-f]{{8}}", config)
-    assert re.fullmatch(rf"{endpoint}-[0-9a-f]{{8}}", next_config)
+def test_endpoint_name_is_stable_while_model_and_config_names_are_generated(synth: Synthesized) -> None:
+    """Replacing a custom-named model or config under the same name fails; generated names never collide."""
+    for case in ("Prod", "ProdNextVersion", "ProdBigger", "Build"):
+        assert "ModelName" not in synth.one(case, "AWS::SageMaker::Model"), case
+        assert "EndpointConfigName" not in synth.one(case, "AWS::SageMaker::EndpointConfig"), case
+    endpoints = {
+        synth.one(c, "AWS::SageMaker::Endpoint")["EndpointName"] for c in ("Prod", "ProdNextVersion")
+    }
+    assert endpoints == {NAMES.endpoint("prod")} == {"mlops-demo-models-cicd-fraud-prod"}
     # Same logical ids: CloudFormation updates the endpoint in place and replaces model and config.
     prod, following = synth.templates["Prod"]["Resources"], synth.templates["ProdNextVersion"]["Resources"]
     assert set(prod) == set(following)
+    model, next_model = (synth.one(c, "AWS::SageMaker::Model") for c in ("Prod", "ProdNextVersion"))
+    assert model != next_model
 
 
 def test_instance_type_change_makes_a_new_variant_and_scalable_target(synth: Synthesized) -> None:
-    endpoint, config, _ = _names(synth, "Prod")
-    bigger_endpoint, bigger_config, _ = _names(synth, "ProdBigger")
-    assert endpoint == bigger_endpoint
-    assert config != bigger_config
     variants = [
         synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
         for case in ("Prod", "ProdBigger")
@@ -448,20 +439,19 @@ def test_instance_type_change_makes_a_new_variant_and_scalable_target(synth: Syn
 
 @pytest.mark.parametrize("case", ["Prod", "ProdNextVersion", "ProdBigger", "Gpu", "Build", "Long"])
 def test_sagemaker_names_fit(synth: Synthesized, case: str) -> None:
-    for name in _names(synth, case):
-        assert len(name) <= SAGEMAKER_NAME, name
-        assert SAGEMAKER_NAME_PATTERN.fullmatch(name), name
+    name = synth.one(case, "AWS::SageMaker::Endpoint")["EndpointName"]
+    assert len(name) <= SAGEMAKER_NAME, name
+    assert SAGEMAKER_NAME_PATTERN.fullmatch(name), name
     variant = synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
     assert SAGEMAKER_NAME_PATTERN.fullmatch(variant)
 
 
 def test_long_names_are_shortened_but_distinct(synth: Synthesized) -> None:
-    endpoint, config, model = _names(synth, "Long")
+    endpoint = synth.one("Long", "AWS::SageMaker::Endpoint")["EndpointName"]
     assert len(endpoint) == SAGEMAKER_NAME
     assert endpoint == LONG_NAMES.endpoint(LONG.name)
     assert endpoint.startswith("machine-learning-platform")
     assert endpoint != LONG_NAMES.endpoint("Deploy-Env-With-A-Long-Name-Too-2")
-    assert len(config) == len(model) == SAGEMAKER_NAME
     assert LONG_NAMES.endpoint("prod").endswith("-prod")
 
 
@@ -627,18 +617,26 @@ def test_data_capture_goes_encrypted_to_the_stacks_bucket(synth: Synthesized) ->
     assert "DataCaptureConfig" not in synth.one("Gpu", "AWS::SageMaker::EndpointConfig")
 
 
-def test_data_capture_kept_in_prod_not_in_dev(synth: Synthesized) -> None:
-    def capture_bucket(case: str) -> dict[str, Any]:
-        (bucket,) = (
-            v
-            for k, v in synth.resources(case, "AWS::S3::Bucket").items()
-            if k.startswith("DataCaptureBucket")
-        )
-        return bucket
+def test_data_capture_is_retained_everywhere_and_expires_in_dev(synth: Synthesized) -> None:
+    """A bucket holding captures cannot be deleted: retaining it is what lets destroy succeed."""
 
-    assert capture_bucket("Prod")["DeletionPolicy"] == "Retain"
-    assert capture_bucket("Prod")["UpdateReplacePolicy"] == "Retain"
-    assert capture_bucket("Build")["DeletionPolicy"] == "Delete"
+    def buckets(case: str) -> dict[str, dict[str, Any]]:
+        return dict(synth.resources(case, "AWS::S3::Bucket"))
+
+    for case in ("Prod", "Build"):
+        for logical_id, bucket in buckets(case).items():
+            assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain"), (
+                logical_id
+            )
+        for logical_id, key in synth.resources(case, "AWS::KMS::Key").items():
+            assert key["DeletionPolicy"] == "Retain", f"{logical_id}: its bucket would be unreadable"
+    dev_rules = [b["Properties"]["LifecycleConfiguration"]["Rules"] for b in buckets("Build").values()]
+    assert len(dev_rules) == 2  # captures and their access logs
+    for rules in dev_rules:
+        assert [
+            (r["ExpirationInDays"], r["NoncurrentVersionExpiration"]["NoncurrentDays"]) for r in rules
+        ] == [(30, 1)]
+    assert all("LifecycleConfiguration" not in b["Properties"] for b in buckets("Prod").values())
     for case in synth.templates:
         kinds = {r["Type"] for r in synth.templates[case]["Resources"].values()}
         assert not any(kind.startswith("Custom::") for kind in kinds), case
