@@ -340,6 +340,22 @@ def resolve_partition(value: object) -> str:
     return str(separator).join(resolve_partition(part) for part in parts)
 
 
+# Issue 12's contract, decided ahead of the module, which still sets AWS_REGION and none of these
+# prefixes. Until it does, the example is given the module's variables under the decided names;
+# test_model_build_repo's strict xfail says when this can go.
+PENDING_CONTRACT_PREFIXES = {
+    "PIPELINE_CODE_PREFIX": "pipeline-code",
+    "MODEL_ARTIFACTS_PREFIX": "models",
+    "SAMPLE_PAYLOADS_PREFIX": "samples",
+}
+
+
+def as_example_contract(variables: Mapping[str, str]) -> dict[str, str]:
+    """A model build project's variables as the example's contract names them."""
+    renamed = {("BUILD_REGION" if name == "AWS_REGION" else name): value for name, value in variables.items()}
+    return PENDING_CONTRACT_PREFIXES | renamed
+
+
 def model_build_project_variables(template: Mapping[str, Any]) -> dict[str, str] | None:
     """The variables a template's model build project hands the model-build repository, if it has one."""
     for resource in template.get("Resources", {}).values():
@@ -363,7 +379,7 @@ class ModelBuildRepoRuns:
         for path in sorted(SNAPSHOTS.glob("test_snapshots[[]MlopsCicd.*.ModelBuild].json")):
             variables = model_build_project_variables(json.loads(path.read_text()))
             assert variables, path
-            self.contracts[path.name.split(".")[1]] = variables
+            self.contracts[path.name.split(".")[1]] = as_example_contract(variables)
         self._processes: dict[str, subprocess.Popen[str]] = {}
         self._results: dict[str, subprocess.CompletedProcess[str]] = {}
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.conftest import (
@@ -20,6 +21,7 @@ from tests.conftest import (
     ModelBuildRepoRuns,
     StackArtifact,
     Synth,
+    as_example_contract,
     model_build_project_variables,
 )
 
@@ -54,9 +56,10 @@ def buildspec_references() -> set[str]:
     commands = " ".join(
         command for phase in buildspec["phases"].values() for command in phase.get("commands", [])
     )
-    read = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", commands))
-    exported = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", commands))
-    own = exported | set(buildspec["env"]["variables"])
+    read = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", commands))
+    assigned = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)=", commands))
+    assigned |= {name for names in re.findall(r"\bread -r ([a-z_ ]+)", commands) for name in names.split()}
+    own = assigned | set(buildspec["env"]["variables"])
     return {name for name in read - own if not name.startswith("CODEBUILD_")}
 
 
@@ -69,9 +72,9 @@ def test_it_uses_exactly_the_variables_the_model_build_project_sets(example_synt
     contracts = synthesized_contracts(example_synth)
     assert sorted(contracts) == ["experimenation-deployment-group", "prod-deployment-group"]
     for variables in contracts.values():
-        assert sorted(variables) == sorted(contract)
-    # The buildspec reads only the contract: it assumes ASSUME_ROLE_ARN and gives the SDK AWS_REGION.
-    assert buildspec_references() == {"ASSUME_ROLE_ARN", "AWS_REGION"}
+        assert sorted(as_example_contract(variables)) == sorted(contract)
+    # The buildspec reads only the contract: it assumes ASSUME_ROLE_ARN and gives the SDK BUILD_REGION.
+    assert buildspec_references() == {"ASSUME_ROLE_ARN", "BUILD_REGION"}
     # The Python reads the environment in one place, the contract, and uses every field of it.
     readers = {
         path.relative_to(MODEL_BUILD_REPO).as_posix()
@@ -92,6 +95,18 @@ def test_it_uses_exactly_the_variables_the_model_build_project_sets(example_synt
     assert {name.lower() for name in contract} <= used
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 12's contract (BUILD_REGION, PIPELINE_CODE_PREFIX, MODEL_ARTIFACTS_PREFIX, "
+    "SAMPLE_PAYLOADS_PREFIX) is not yet set by the module; when this passes, drop as_example_contract",
+)
+def test_the_module_sets_the_example_contract_itself(example_synth: Synth) -> None:
+    contract = contract_variables()
+    for variables in synthesized_contracts(example_synth).values():
+        assert sorted(variables) == sorted(contract)
+        assert as_example_contract(variables) == variables
+
+
 def test_the_example_repository_tests_pass(model_build_repo_runs: ModelBuildRepoRuns) -> None:
     result = model_build_repo_runs.result("tests")
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-3000:]
@@ -110,7 +125,10 @@ def test_its_pipelines_land_in_what_each_build_support_stack_creates(
     example_synth: Synth, model_build_repo_runs: ModelBuildRepoRuns
 ) -> None:
     # The definitions were made from the snapshots' project variables: those are the synth's.
-    assert model_build_repo_runs.contracts == synthesized_contracts(example_synth)
+    assert model_build_repo_runs.contracts == {
+        group: as_example_contract(variables)
+        for group, variables in synthesized_contracts(example_synth).items()
+    }
     result = model_build_repo_runs.result("definitions")
     assert result.returncode == 0, result.stderr[-5000:]
     definitions: list[dict[str, Any]] = json.loads(result.stdout)
@@ -136,3 +154,5 @@ def test_its_pipelines_land_in_what_each_build_support_stack_creates(
         )
         (alias,) = resource_values(support, "AWS::KMS::Alias", "AliasName")
         assert output["KmsKeyId"] == f"arn:aws:kms:{support.region}:{support.account}:{alias}"
+        # Models under the one prefix deploy accounts may read.
+        assert output["S3OutputPath"].split("/")[3] == "models"

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported late: the SDK is slow to import and needs a region while it does.
     from pipelines.definition import ArtifactsSession, build_pipeline, scripts_prefix  # noqa: PLC0415
 
-    boto_session = boto3.Session(region_name=contract.aws_region)
+    boto_session = boto3.Session(region_name=contract.build_region)
     version = code_version()
     if args.print_definition:
         pipeline = build_pipeline(contract, ArtifactsSession(contract, boto_session), version)
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     execution = pipeline.start()
     print(f"started {execution.arn}")
-    print(f"follow it in SageMaker Studio ({contract.aws_region}): {contract.sagemaker_pipeline_name}")
+    print(f"follow it in SageMaker Studio ({contract.build_region}): {contract.sagemaker_pipeline_name}")
     return 0
 
 

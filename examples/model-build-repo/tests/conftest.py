@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
 import os
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,7 +22,7 @@ OFFLINE = {
 os.environ.update(OFFLINE)
 
 CONTRACT = {
-    "AWS_REGION": "eu-west-1",
+    "BUILD_REGION": "eu-west-1",
     "ASSUME_ROLE_ARN": "arn:aws:iam::222222222222:role/mlops-dev-model-build-access",
     "SAGEMAKER_PIPELINE_ROLE_ARN": "arn:aws:iam::222222222222:role/service-role/mlops-dev-sagemaker",
     "SAGEMAKER_PIPELINE_NAME": "mlops-dev-training",
@@ -27,6 +32,9 @@ CONTRACT = {
     "ARTIFACT_BUCKET_KMS_KEY": "arn:aws:kms:eu-west-1:222222222222:alias/mlops-dev-artifacts",
     "ENV_TYPE": "dev",
     "PROJECT_NAME": "mlops",
+    "PIPELINE_CODE_PREFIX": "pipeline-code",
+    "MODEL_ARTIFACTS_PREFIX": "models",
+    "SAMPLE_PAYLOADS_PREFIX": "samples",
 }
 
 
@@ -40,8 +48,55 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
+@pytest.fixture(autouse=True)
+def telemetry(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """The SDK's usage events a test's code would have sent; none may be, in any test."""
+    from sagemaker.core.telemetry import telemetry_logging  # the region is set above
+
+    sent: list[object] = []
+    monkeypatch.setattr(telemetry_logging, "_send_telemetry_request", lambda *event, **_: sent.append(event))
+    yield sent
+    assert sent == [], "the SDK sent usage telemetry"
+
+
 @pytest.fixture
 def contract_environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for name, value in CONTRACT.items():
         monkeypatch.setenv(name, value)
     return CONTRACT
+
+
+def print_definition() -> dict[str, Any]:
+    """The definition ``python -m pipelines.run --print-definition`` prints, parsed."""
+    from pipelines import run  # imports the SDK: slow
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert run.main(["--print-definition"]) == 0
+    parsed: dict[str, Any] = json.loads(printed.getvalue())
+    return parsed
+
+
+@pytest.fixture(scope="session")
+def definition() -> Iterator[dict[str, Any]]:
+    """Built once for the session's tests (a build takes a few seconds)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in CONTRACT.items():
+            patch.setenv(name, value)
+        yield print_definition()
+
+
+def walk(node: object) -> Iterator[object]:
+    yield node
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        yield from walk(child)
+
+
+def steps(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every step by name, the condition's branches included."""
+    found = {}
+    for node in walk(pipeline["Steps"]):
+        if isinstance(node, dict) and "Name" in node and "Type" in node and "Arguments" in node:
+            found[node["Name"]] = node
+    return found
