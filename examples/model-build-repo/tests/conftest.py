@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import json
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -18,6 +22,9 @@ OFFLINE = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_EC2_METADATA_DISABLED": "true",
     "SAGEMAKER_VALIDATE_ROLE": "false",
+    # xgboost's default of a thread per core crawls on a busy shared machine (30 s for what one
+    # thread trains in under one); on a few hundred rows the model does not depend on it.
+    "OMP_NUM_THREADS": "1",
 }
 os.environ.update(OFFLINE)
 
@@ -77,13 +84,31 @@ def print_definition() -> dict[str, Any]:
     return parsed
 
 
+@dataclass(frozen=True)
+class Build:
+    """A definition and the SDK usage events sent while it was built."""
+
+    definition: dict[str, Any]
+    telemetry: list[object]
+
+
 @pytest.fixture(scope="session")
-def definition() -> Iterator[dict[str, Any]]:
-    """Built once for the session's tests (a build takes a few seconds)."""
+def build() -> Build:
+    """Built once for the session's tests: the SDK takes seconds to build it (most of them checking
+    its config schema, on every lookup, because the session's config opts out of telemetry)."""
+    from sagemaker.core.telemetry import telemetry_logging  # the region is set above
+
+    sent: list[object] = []
     with pytest.MonkeyPatch.context() as patch:
         for name, value in CONTRACT.items():
             patch.setenv(name, value)
-        yield print_definition()
+        patch.setattr(telemetry_logging, "_send_telemetry_request", lambda *event, **_: sent.append(event))
+        return Build(print_definition(), sent)
+
+
+@pytest.fixture
+def definition(build: Build) -> dict[str, Any]:
+    return build.definition
 
 
 def walk(node: object) -> Iterator[object]:
@@ -100,3 +125,15 @@ def steps(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
         if isinstance(node, dict) and "Name" in node and "Type" in node and "Arguments" in node:
             found[node["Name"]] = node
     return found
+
+
+def script(name: str) -> ModuleType:
+    """A job script from scripts/, loaded as the processing job runs it: a file, not a package module."""
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parent.parent / "scripts" / f"{name}.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

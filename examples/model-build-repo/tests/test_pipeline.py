@@ -11,7 +11,7 @@ import pytest
 from pipelines import run
 from pipelines.contract import BuildContract, ContractError
 
-from tests.conftest import CONTRACT, print_definition, steps
+from tests.conftest import CONTRACT, Build, print_definition, steps
 
 PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
 KEY = CONTRACT["ARTIFACT_BUCKET_KMS_KEY"]
@@ -159,11 +159,9 @@ def test_the_same_code_gives_the_same_definition(definition: dict[str, Any]) -> 
     assert print_definition() == definition
 
 
-@pytest.mark.usefixtures("contract_environment")
-def test_defining_the_pipeline_sends_no_telemetry(telemetry: list[object]) -> None:
+def test_defining_the_pipeline_sends_no_telemetry(build: Build) -> None:
     """The SDK sends usage events unless its defaults opt out; the session carries the opt-out."""
-    print_definition()
-    assert telemetry == []
+    assert build.telemetry == []
 
 
 def test_new_script_code_gets_a_new_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
