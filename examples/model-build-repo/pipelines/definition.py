@@ -50,6 +50,7 @@ MIN_R2 = 0.2
 SAMPLE_PAYLOAD = "payload.tar.gz"
 CONTENT_TYPE = "text/csv"
 # The SDK's usage telemetry, off: the build and its jobs talk to the group's AWS accounts only.
+# (With any config, SDK 3.27 checks its config schema at every lookup: seconds per build.)
 SDK_DEFAULTS = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 # Every version waits for a person in the registry; approving it is what starts the deploy pipeline.
 APPROVAL_STATUS = "PendingManualApproval"

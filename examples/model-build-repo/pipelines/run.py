@@ -1,7 +1,9 @@
 """Create or update this branch's SageMaker pipeline in the build account, then start it.
 
-The buildspec runs this after assuming ASSUME_ROLE_ARN. ``--print-definition`` prints the
-pipeline definition instead and needs no AWS access (the tests use it).
+The buildspec runs this after assuming ASSUME_ROLE_ARN. It does not wait for the execution: the
+assumed role's chained session lasts at most an hour, and that role may write only the job
+scripts and may not touch the model registry (the pipeline registers, as its own role).
+``--print-definition`` prints the pipeline definition instead and needs no AWS access.
 """
 
 from __future__ import annotations
