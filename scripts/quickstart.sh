@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # The example model-build repository's own venv: the SageMaker SDK it pins is not the module's concern.
 [ -x examples/model-build-repo/.venv/bin/python ] || python3 -m venv examples/model-build-repo/.venv
 examples/model-build-repo/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
-  -r examples/model-build-repo/requirements-dev.txt
+  --require-hashes -r examples/model-build-repo/requirements-dev.txt
 export PATH="$PWD/.venv/bin:$PATH"
 npm ci --no-audit --no-fund --loglevel=error
 rm -rf cdk.out

@@ -81,3 +81,26 @@ def test_its_prod_approval_uses_the_deploy_pipeline_names(example_synth: Synth) 
     ]
     stages = {stage["Name"]: stage["Actions"] for stage in pipeline["Properties"]["Stages"]}
     assert stages["prod-deployment-group-prod-env"][0]["Name"] == "Approve"
+
+
+def test_its_local_python_runs_in_a_venv_from_the_example_lock() -> None:
+    """What the guide runs locally is installed by an earlier step, from the example's pinned lock."""
+    commands = [
+        line.strip()
+        for block in re.findall(r"```bash\n(.*?)```", GUIDE.read_text(), re.DOTALL)
+        for line in block.splitlines()
+    ]
+    install = "model-build-venv/bin/pip install --require-hashes -r churn-model-build/requirements-dev.txt"
+    runs = [n for n, command in enumerate(commands) if re.match(r"\S*python3? -c", command)]
+    assert runs
+    assert install in commands
+    assert commands.index(install) < runs[0]
+    lock = (ROOT / "examples" / "model-build-repo" / "requirements-dev.txt").read_text()
+    distributions = {"sklearn": "scikit-learn", "pandas": "pandas"}
+    for n in runs:
+        assert commands[n].startswith("model-build-venv/bin/python -c"), commands[n]
+        imported = re.findall(r"\bfrom (\w+)[.\w]* import", commands[n])
+        imported += re.findall(r"(?:\"|;)\s*import (\w+)", commands[n])
+        assert imported
+        for module in imported:
+            assert re.search(rf"^{distributions[module]}==[\d.]+ ", lock, re.MULTILINE), module

@@ -54,9 +54,10 @@ def buildspec_references() -> set[str]:
     commands = " ".join(
         command for phase in buildspec["phases"].values() for command in phase.get("commands", [])
     )
-    read = set(re.findall(r"\$\{?([A-Z][A-Z0-9_]*)", commands))
-    exported = set(re.findall(r"\b([A-Z][A-Z0-9_]*)=", commands))
-    own = exported | set(buildspec["env"]["variables"])
+    read = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", commands))
+    assigned = set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)=", commands))
+    assigned |= {name for names in re.findall(r"\bread -r ([a-z_ ]+)", commands) for name in names.split()}
+    own = assigned | set(buildspec["env"]["variables"])
     return {name for name in read - own if not name.startswith("CODEBUILD_")}
 
 
@@ -70,8 +71,8 @@ def test_it_uses_exactly_the_variables_the_model_build_project_sets(example_synt
     assert sorted(contracts) == ["experimenation-deployment-group", "prod-deployment-group"]
     for variables in contracts.values():
         assert sorted(variables) == sorted(contract)
-    # The buildspec reads only the contract: it assumes ASSUME_ROLE_ARN and gives the SDK AWS_REGION.
-    assert buildspec_references() == {"ASSUME_ROLE_ARN", "AWS_REGION"}
+    # The buildspec reads only the contract: it assumes ASSUME_ROLE_ARN and gives the SDK BUILD_REGION.
+    assert buildspec_references() == {"ASSUME_ROLE_ARN", "BUILD_REGION"}
     # The Python reads the environment in one place, the contract, and uses every field of it.
     readers = {
         path.relative_to(MODEL_BUILD_REPO).as_posix()
@@ -136,3 +137,5 @@ def test_its_pipelines_land_in_what_each_build_support_stack_creates(
         )
         (alias,) = resource_values(support, "AWS::KMS::Alias", "AliasName")
         assert output["KmsKeyId"] == f"arn:aws:kms:{support.region}:{support.account}:{alias}"
+        # Models under the one prefix deploy accounts may read.
+        assert output["S3OutputPath"].split("/")[3] == "models"

@@ -3,14 +3,19 @@
 Built from the contract alone, without AWS calls: the scripts are referred to by their S3 address,
 which ``pipelines.run`` uploads before it creates or updates the pipeline. That keeps the definition
 testable offline and identical for identical code.
+
+Every job runs network-isolated (SageMaker moves its data in and out; nothing in it needs the
+internet while it holds the role's credentials) on volumes encrypted with the group's key.
 """
 
 from __future__ import annotations
 
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.network import NetworkConfig
 from sagemaker.core.processing import ScriptProcessor
 from sagemaker.core.shapes import ProcessingInput, ProcessingOutput, ProcessingS3Input, ProcessingS3Output
+from sagemaker.core.training.configs import Compute, InputData, Networking, OutputDataConfig
 from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
@@ -23,7 +28,6 @@ from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
-from sagemaker.train.configs import Compute, InputData, OutputDataConfig
 from sagemaker.train.model_trainer import ModelTrainer
 
 from pipelines.contract import BuildContract
@@ -32,7 +36,22 @@ SKLEARN_VERSION = "1.2-1"
 XGBOOST_VERSION = "1.7-1"
 PROCESSING_INSTANCE = "ml.m5.large"
 TRAINING_INSTANCE = "ml.m5.large"
-INFERENCE_INSTANCES = ["ml.m5.large", "ml.m5.xlarge"]
+# Tested against the diabetes data the README suggests (tests/test_training.py): shallow trees and a
+# slow rate generalise on a few hundred rows, where deeper, faster ones overfit below the gate.
+HYPERPARAMETERS = {
+    "objective": "reg:squarederror",
+    "num_round": 150,
+    "max_depth": 2,
+    "eta": 0.05,
+    "subsample": 0.8,
+}
+MIN_R2 = 0.2
+# What preprocess.py writes as the sample payload, and the one content type the endpoint serves.
+SAMPLE_PAYLOAD = "payload.tar.gz"
+CONTENT_TYPE = "text/csv"
+# The SDK's usage telemetry, off: the build and its jobs talk to the group's AWS accounts only.
+# (With any config, SDK 3.27 checks its config schema at every lookup: seconds per build.)
+SDK_DEFAULTS = {"SchemaVersion": "1.0", "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}}}
 # Every version waits for a person in the registry; approving it is what starts the deploy pipeline.
 APPROVAL_STATUS = "PendingManualApproval"
 
@@ -42,10 +61,13 @@ class ArtifactsSession(PipelineSession):
 
     The SDK would otherwise list the account's buckets to check that its default bucket exists
     (and create one if not); the module made this bucket, and the build role may not list buckets.
+    Its SDK defaults are this repository's own, not whatever config files the machine holds.
     """
 
     def __init__(self, contract: BuildContract, boto_session: object) -> None:
-        super().__init__(boto_session=boto_session, default_bucket=contract.artifact_bucket)
+        super().__init__(
+            boto_session=boto_session, default_bucket=contract.artifact_bucket, sagemaker_config=SDK_DEFAULTS
+        )
         self._artifacts_bucket = contract.artifact_bucket
 
     def default_bucket(self) -> str:
@@ -53,21 +75,22 @@ class ArtifactsSession(PipelineSession):
 
 
 def scripts_prefix(contract: BuildContract, code_version: str) -> str:
-    """Where this code version's scripts live in the artifacts bucket."""
-    return f"s3://{contract.artifact_bucket}/{contract.sagemaker_pipeline_name}/code/{code_version}"
+    """Where this code version's scripts live: the one prefix the build-account role may write to."""
+    return f"s3://{contract.artifact_bucket}/{contract.pipeline_code_prefix}/{code_version}"
 
 
 def build_pipeline(contract: BuildContract, session: PipelineSession, code_version: str) -> Pipeline:
     """The pipeline definition for this contract; ``code_version`` names the uploaded scripts."""
     role = contract.sagemaker_pipeline_role_arn
     key = contract.artifact_bucket_kms_key
-    region = contract.aws_region
-    base = f"s3://{contract.artifact_bucket}/{contract.sagemaker_pipeline_name}"
+    region = contract.build_region
+    bucket = f"s3://{contract.artifact_bucket}"
+    base = f"{bucket}/{contract.sagemaker_pipeline_name}"
     code = scripts_prefix(contract, code_version)
 
     input_data = ParameterString("InputDataUrl", default_value=f"s3://{contract.artifact_bucket}/datasets/")
     target_column = ParameterString("TargetColumn", default_value="target")
-    min_r2 = ParameterFloat("MinR2", default_value=0.2)
+    min_r2 = ParameterFloat("MinR2", default_value=MIN_R2)
 
     sklearn_image = image_uris.retrieve("sklearn", region, version=SKLEARN_VERSION)
     xgboost_image = image_uris.retrieve("xgboost", region, version=XGBOOST_VERSION)
@@ -80,6 +103,8 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
             instance_count=1,
             instance_type=PROCESSING_INSTANCE,
             output_kms_key=key,
+            volume_kms_key=key,
+            network_config=NetworkConfig(enable_network_isolation=True),
             base_job_name=f"{contract.project_name}-{name}",
             sagemaker_session=session,
         )
@@ -92,12 +117,12 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
             ),
         )
 
-    def s3_out(name: str, source: str, step: str) -> ProcessingOutput:
+    def s3_out(name: str, source: str, step: str, under: str = base) -> ProcessingOutput:
         return ProcessingOutput(
             output_name=name,
             s3_output=ProcessingS3Output(
                 s3_uri=Join(
-                    on="/", values=[base, "executions", ExecutionVariables.PIPELINE_EXECUTION_ID, step, name]
+                    on="/", values=[under, "executions", ExecutionVariables.PIPELINE_EXECUTION_ID, step, name]
                 ),
                 local_path=source,
                 s3_upload_mode="EndOfJob",
@@ -110,8 +135,17 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
             code=f"{code}/preprocess.py",
             inputs=[s3_in("raw", input_data, "/opt/ml/processing/raw")],
             outputs=[
-                s3_out(split, f"/opt/ml/processing/{split}", "preprocess")
-                for split in ("train", "validation", "test")
+                *(
+                    s3_out(split, f"/opt/ml/processing/{split}", "preprocess")
+                    for split in ("train", "validation", "test")
+                ),
+                # Where the deploy side's smoke test may read it.
+                s3_out(
+                    "samples",
+                    "/opt/ml/processing/samples",
+                    "preprocess",
+                    under=f"{bucket}/{contract.sample_payloads_prefix}/{contract.sagemaker_pipeline_name}",
+                ),
             ],
             arguments=["--target-column", target_column],
         ),
@@ -124,22 +158,23 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
         training_image=xgboost_image,
         role=role,
         base_job_name=f"{contract.project_name}-train",
-        compute=Compute(instance_type=TRAINING_INSTANCE, instance_count=1, volume_size_in_gb=30),
-        output_data_config=OutputDataConfig(s3_output_path=f"{base}/models", kms_key_id=key),
-        hyperparameters={
-            "objective": "reg:squarederror",
-            "num_round": 50,
-            "max_depth": 5,
-            "eta": 0.2,
-            "subsample": 0.8,
-        },
+        compute=Compute(
+            instance_type=TRAINING_INSTANCE, instance_count=1, volume_size_in_gb=30, volume_kms_key_id=key
+        ),
+        networking=Networking(enable_network_isolation=True),
+        # The one prefix deploy accounts may read.
+        output_data_config=OutputDataConfig(
+            s3_output_path=f"{bucket}/{contract.model_artifacts_prefix}/{contract.sagemaker_pipeline_name}",
+            kms_key_id=key,
+        ),
+        hyperparameters=HYPERPARAMETERS,
         sagemaker_session=session,
     )
     train = TrainingStep(
         name="Train",
         step_args=trainer.train(
             input_data_config=[
-                InputData(channel_name=split, data_source=split_url(split), content_type="text/csv")
+                InputData(channel_name=split, data_source=split_url(split), content_type=CONTENT_TYPE)
                 for split in ("train", "validation")
             ]
         ),
@@ -160,6 +195,7 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
         property_files=[evaluation_report],
     )
     evaluation_url = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    samples_url = preprocess.properties.ProcessingOutputConfig.Outputs["samples"].S3Output.S3Uri
 
     register = ModelStep(
         name="Register",
@@ -168,13 +204,17 @@ def build_pipeline(contract: BuildContract, session: PipelineSession, code_versi
             s3_model_data_url=model_data,
             role_arn=role,
             sagemaker_session=session,
+            # The SDK's default ({"auto": True}) registers script-mode variables with empty values,
+            # which send the XGBoost serving stack looking for a user script; without them it serves
+            # the built-in model.
+            dependencies=None,
         ).register(
             model_package_group_name=contract.model_package_group_name,
             approval_status=APPROVAL_STATUS,
-            content_types=["text/csv"],
-            response_types=["text/csv"],
-            inference_instances=INFERENCE_INSTANCES,
-            transform_instances=[INFERENCE_INSTANCES[0]],
+            content_types=[CONTENT_TYPE],
+            response_types=[CONTENT_TYPE],
+            # No instance types: each environment's endpoint.instanceType in the module decides.
+            sample_payload_url=Join(on="/", values=[samples_url, SAMPLE_PAYLOAD]),
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(
                     s3_uri=Join(on="/", values=[evaluation_url, "evaluation.json"]),

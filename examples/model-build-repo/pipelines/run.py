@@ -1,7 +1,9 @@
 """Create or update this branch's SageMaker pipeline in the build account, then start it.
 
-The buildspec runs this after assuming ASSUME_ROLE_ARN. ``--print-definition`` prints the
-pipeline definition instead and needs no AWS access (the tests use it).
+The buildspec runs this after assuming ASSUME_ROLE_ARN. It does not wait for the execution: the
+assumed role's chained session lasts at most an hour, and that role may write only the job
+scripts and may not touch the model registry (the pipeline registers, as its own role).
+``--print-definition`` prints the pipeline definition instead and needs no AWS access.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     # Imported late: the SDK is slow to import and needs a region while it does.
     from pipelines.definition import ArtifactsSession, build_pipeline, scripts_prefix  # noqa: PLC0415
 
-    boto_session = boto3.Session(region_name=contract.aws_region)
+    boto_session = boto3.Session(region_name=contract.build_region)
     version = code_version()
     if args.print_definition:
         pipeline = build_pipeline(contract, ArtifactsSession(contract, boto_session), version)
@@ -86,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     execution = pipeline.start()
     print(f"started {execution.arn}")
-    print(f"follow it in SageMaker Studio ({contract.aws_region}): {contract.sagemaker_pipeline_name}")
+    print(f"follow it in SageMaker Studio ({contract.build_region}): {contract.sagemaker_pipeline_name}")
     return 0
 
 

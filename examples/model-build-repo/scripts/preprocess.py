@@ -1,14 +1,18 @@
 """Processing job: split the build account's dataset into train, validation and test sets.
 
 Runs in SageMaker's scikit-learn container. Reads every CSV file under the input prefix (each with
-a header row), one-hot encodes text columns and writes headerless CSV with the target column first,
-which is what the built-in XGBoost algorithm trains on.
+a header row), one-hot encodes text columns and writes headerless, numbers-only CSV with the target
+column first: the built-in XGBoost algorithm's CSV reader takes nothing else (not even True/False).
+Also writes the model version's sample payload: a few test rows, features only, as the endpoint
+takes them.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+import tarfile
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +21,9 @@ INPUT = Path("/opt/ml/processing/raw")
 OUTPUT = Path("/opt/ml/processing")
 SPLITS = {"train": 0.7, "validation": 0.15, "test": 0.15}
 SEED = 20261129
+# The register step's SamplePayloadUrl names this file in the "samples" output.
+SAMPLE_PAYLOAD = "payload.tar.gz"
+SAMPLE_ROWS = 5
 
 
 def load(input_dir: Path) -> pd.DataFrame:
@@ -31,12 +38,18 @@ def load(input_dir: Path) -> pd.DataFrame:
 
 
 def prepare(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Numeric features, the target first, rows with a missing target dropped."""
+    """Numbers only (booleans as 0/1), the target first, rows with a missing target dropped."""
     if target not in frame.columns:
         raise SystemExit(f"target column {target!r} not in the dataset's columns: {', '.join(frame.columns)}")
     frame = frame.dropna(subset=[target])
-    features = pd.get_dummies(frame.drop(columns=[target]), dtype=float).fillna(0.0)
-    return pd.concat([frame[[target]].astype(float), features], axis=1)
+    labels = pd.to_numeric(frame[target], errors="coerce")
+    if labels.isna().any():
+        example = frame[target][labels.isna()].iloc[0]
+        raise SystemExit(
+            f"target column {target!r} must be numeric (a regression target), but holds {example!r}"
+        )
+    features = pd.get_dummies(frame.drop(columns=[target]), dtype=float).astype(float).fillna(0.0)
+    return pd.concat([labels.astype(float).rename(target), features], axis=1)
 
 
 def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -49,6 +62,16 @@ def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "validation": shuffled.iloc[train_end:validation_end],
         "test": shuffled.iloc[validation_end:],
     }
+
+
+def write_sample_payload(test: pd.DataFrame, folder: Path) -> None:
+    """A few test rows without the target, as one CSV in one .tar.gz (what the registry asks for)."""
+    rows = test.iloc[:SAMPLE_ROWS, 1:].to_csv(header=False, index=False).encode()
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(folder / SAMPLE_PAYLOAD, "w:gz") as archive:
+        member = tarfile.TarInfo("payload.csv")
+        member.size = len(rows)
+        archive.addfile(member, io.BytesIO(rows))
 
 
 def main(argv: list[str] | None = None, input_dir: Path = INPUT, output_dir: Path = OUTPUT) -> None:
@@ -66,6 +89,7 @@ def main(argv: list[str] | None = None, input_dir: Path = INPUT, output_dir: Pat
         folder.mkdir(parents=True, exist_ok=True)
         part.to_csv(folder / f"{name}.csv", header=False, index=False)
         print(f"{name}: {len(part)} rows", file=sys.stderr)
+    write_sample_payload(parts["test"], output_dir / "samples")
 
 
 if __name__ == "__main__":

@@ -2,48 +2,28 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import json
-from collections.abc import Iterator
+import ast
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pipelines import run
 from pipelines.contract import BuildContract, ContractError
 
-from tests.conftest import CONTRACT
+from tests.conftest import CONTRACT, Build, print_definition, steps
+
+PIPELINES = Path(__file__).resolve().parent.parent / "pipelines"
+KEY = CONTRACT["ARTIFACT_BUCKET_KMS_KEY"]
+BUCKET = f"s3://{CONTRACT['ARTIFACT_BUCKET']}"
 
 
-def print_definition() -> dict[str, Any]:
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        assert run.main(["--print-definition"]) == 0
-    return json.loads(printed.getvalue())
-
-
-@pytest.fixture(scope="module")
-def definition() -> Iterator[dict[str, Any]]:
-    """Built once for this module's tests (a build takes about a second)."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in CONTRACT.items():
-            patch.setenv(name, value)
-        yield print_definition()
-
-
-def walk(node: object) -> Iterator[object]:
-    yield node
-    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
-    for child in children:
-        yield from walk(child)
-
-
-def steps(pipeline: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    found = {}
-    for node in walk(pipeline["Steps"]):
-        if isinstance(node, dict) and "Name" in node and "Type" in node and "Arguments" in node:
-            found[node["Name"]] = node
-    return found
+def jobs(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: step["Arguments"]
+        for name, step in steps(definition).items()
+        if step["Type"] in {"Processing", "Training"}
+    }
 
 
 def test_the_contract_is_the_module_variable_list() -> None:
@@ -57,6 +37,14 @@ def test_missing_variables_are_all_named(monkeypatch: pytest.MonkeyPatch) -> Non
         BuildContract.from_environment()
     for name in CONTRACT:
         assert name in str(caught.value)
+
+
+def test_prefixes_come_without_slashes() -> None:
+    given = {**CONTRACT, "MODEL_ARTIFACTS_PREFIX": "models/", "SAMPLE_PAYLOADS_PREFIX": "a/b"}
+    with pytest.raises(
+        ContractError, match=r"without slashes: MODEL_ARTIFACTS_PREFIX, SAMPLE_PAYLOADS_PREFIX$"
+    ):
+        BuildContract.from_environment(given)
 
 
 def test_run_without_the_contract_says_what_is_missing(
@@ -94,35 +82,74 @@ def test_versions_go_to_the_group_registry_waiting_for_approval(definition: dict
     assert CONTRACT["ENV_TYPE"] in arguments["ModelPackageDescription"]
 
 
+def test_the_registered_container_serves_the_built_in_model_from_csv(definition: dict[str, Any]) -> None:
+    """Script-mode variables, even empty, make the XGBoost serving stack import a user script."""
+    specification = steps(definition)["Register"]["Arguments"]["InferenceSpecification"]
+    (container,) = specification["Containers"]
+    assert not {"SAGEMAKER_PROGRAM", "SAGEMAKER_SUBMIT_DIRECTORY"} & set(container.get("Environment", {}))
+    assert container["Image"].endswith("/sagemaker-xgboost:1.7-1")
+    assert specification["SupportedContentTypes"] == ["text/csv"]
+    assert specification["SupportedResponseMIMETypes"] == ["text/csv"]
+    # The module's endpoint.instanceType decides; a list here would go stale when it changes.
+    assert "SupportedRealtimeInferenceInstanceTypes" not in specification
+
+
+def test_the_sample_payload_is_one_archive_under_the_samples_prefix(definition: dict[str, Any]) -> None:
+    found = steps(definition)
+    payload = found["Register"]["Arguments"]["SamplePayloadUrl"]["Std:Join"]
+    assert payload["Values"] == [
+        {"Get": "Steps.Preprocess.ProcessingOutputConfig.Outputs['samples'].S3Output.S3Uri"},
+        "payload.tar.gz",
+    ]
+    (samples,) = [
+        output
+        for output in found["Preprocess"]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+        if output["OutputName"] == "samples"
+    ]
+    assert samples["S3Output"]["LocalPath"] == "/opt/ml/processing/samples"
+    under = samples["S3Output"]["S3Uri"]["Std:Join"]["Values"][0]
+    assert under == f"{BUCKET}/{CONTRACT['SAMPLE_PAYLOADS_PREFIX']}/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
+
+
 def test_jobs_run_as_the_pipeline_role_in_the_build_region(definition: dict[str, Any]) -> None:
-    jobs = {
-        name: step for name, step in steps(definition).items() if step["Type"] in {"Processing", "Training"}
-    }
-    assert set(jobs) == {"Preprocess", "Train", "Evaluate"}
-    for step in jobs.values():
-        arguments = step["Arguments"]
+    found = jobs(definition)
+    assert set(found) == {"Preprocess", "Train", "Evaluate"}
+    for arguments in found.values():
         assert arguments["RoleArn"] == CONTRACT["SAGEMAKER_PIPELINE_ROLE_ARN"]
         image = (
             arguments.get("AppSpecification", {}).get("ImageUri")
             or arguments["AlgorithmSpecification"]["TrainingImage"]
         )
-        assert f".ecr.{CONTRACT['AWS_REGION']}.amazonaws.com/" in image
+        assert f".ecr.{CONTRACT['BUILD_REGION']}.amazonaws.com/" in image
+
+
+def test_every_job_is_network_isolated_on_volumes_under_the_group_key(definition: dict[str, Any]) -> None:
+    found = jobs(definition)
+    for name in ("Preprocess", "Evaluate"):
+        assert found[name]["NetworkConfig"] == {"EnableNetworkIsolation": True}
+        assert found[name]["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == KEY
+    assert found["Train"]["EnableNetworkIsolation"] is True
+    assert found["Train"]["ResourceConfig"]["VolumeKmsKeyId"] == KEY
 
 
 def test_everything_written_stays_in_the_artifacts_bucket_under_its_key(definition: dict[str, Any]) -> None:
     found = steps(definition)
-    bucket = f"s3://{CONTRACT['ARTIFACT_BUCKET']}/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
+    pipeline = f"{BUCKET}/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
+    samples = f"{BUCKET}/{CONTRACT['SAMPLE_PAYLOADS_PREFIX']}/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
     for name in ("Preprocess", "Evaluate"):
         config = found[name]["Arguments"]["ProcessingOutputConfig"]
-        assert config["KmsKeyId"] == CONTRACT["ARTIFACT_BUCKET_KMS_KEY"]
+        assert config["KmsKeyId"] == KEY
         for output in config["Outputs"]:
-            assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][0] == bucket
+            expected = samples if output["OutputName"] == "samples" else pipeline
+            assert output["S3Output"]["S3Uri"]["Std:Join"]["Values"][0] == expected
         code = [item for item in found[name]["Arguments"]["ProcessingInputs"] if item["InputName"] == "code"]
-        assert code[0]["S3Input"]["S3Uri"].startswith(f"{bucket}/code/{run.code_version()}/")
-    output = found["Train"]["Arguments"]["OutputDataConfig"]
-    assert output == {
-        "S3OutputPath": f"{bucket}/models",
-        "KmsKeyId": CONTRACT["ARTIFACT_BUCKET_KMS_KEY"],
+        prefix = f"{BUCKET}/{CONTRACT['PIPELINE_CODE_PREFIX']}/{run.code_version()}/"
+        assert code[0]["S3Input"]["S3Uri"].startswith(prefix)
+    # The one prefix the deploy accounts may read.
+    models = f"{BUCKET}/{CONTRACT['MODEL_ARTIFACTS_PREFIX']}/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
+    assert found["Train"]["Arguments"]["OutputDataConfig"] == {
+        "S3OutputPath": models,
+        "KmsKeyId": KEY,
         "CompressionType": "GZIP",
     }
 
@@ -132,6 +159,11 @@ def test_the_same_code_gives_the_same_definition(definition: dict[str, Any]) -> 
     assert print_definition() == definition
 
 
+def test_defining_the_pipeline_sends_no_telemetry(build: Build) -> None:
+    """The SDK sends usage events unless its defaults opt out; the session carries the opt-out."""
+    assert build.telemetry == []
+
+
 def test_new_script_code_gets_a_new_prefix(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     (tmp_path / "preprocess.py").write_text("print('one')\n")
     (tmp_path / "evaluate.py").write_text("print('three')\n")
@@ -139,3 +171,24 @@ def test_new_script_code_gets_a_new_prefix(monkeypatch: pytest.MonkeyPatch, tmp_
     first = run.code_version()
     (tmp_path / "preprocess.py").write_text("print('two')\n")
     assert run.code_version() != first
+
+
+def warns_deprecated_on_import(module: str) -> bool:
+    """Whether a module's own top level warns that it is deprecated (the SDK's moved-module shims do)."""
+    spec = importlib.util.find_spec(module)
+    assert spec
+    assert spec.origin
+    tree = ast.parse(Path(spec.origin).read_text())
+    return any(isinstance(node, ast.Expr) and "DeprecationWarning" in ast.unparse(node) for node in tree.body)
+
+
+def test_the_sdk_is_imported_from_its_current_modules() -> None:
+    imported = {
+        node.module
+        for path in PIPELINES.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("sagemaker")
+    }
+    assert "sagemaker.core.training.configs" in imported
+    assert warns_deprecated_on_import("sagemaker.train.configs")  # what the check looks for
+    assert [module for module in sorted(imported) if warns_deprecated_on_import(module)] == []

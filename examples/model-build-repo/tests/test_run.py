@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -15,30 +16,45 @@ from tests.conftest import CONTRACT
 PIPELINE_ARN = f"arn:aws:sagemaker:eu-west-1:222222222222:pipeline/{CONTRACT['SAGEMAKER_PIPELINE_NAME']}"
 
 
+@dataclass
+class Stubs:
+    """One stubber per service, and every operation the run called, in order."""
+
+    stubbers: dict[str, Stubber] = field(default_factory=dict)
+    operations: list[str] = field(default_factory=list)
+
+    def __getitem__(self, service: str) -> Stubber:
+        return self.stubbers[service]
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Stubber]]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Stubs]:
     """Every client the run creates is a real botocore client with a stubber that must be satisfied."""
     clients: dict[str, Any] = {}
-    stubbers: dict[str, Stubber] = {}
+    stubs = Stubs()
     create = boto3.session.Session.client
+
+    def record(model: Any, **_: Any) -> None:
+        stubs.operations.append(model.name)
 
     def client(self: boto3.session.Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
         if service_name not in clients:
             clients[service_name] = create(self, service_name, *args, **kwargs)
-            stubbers[service_name] = Stubber(clients[service_name])
-            stubbers[service_name].activate()
+            clients[service_name].meta.events.register("before-parameter-build", record)
+            stubs.stubbers[service_name] = Stubber(clients[service_name])
+            stubs.stubbers[service_name].activate()
         return clients[service_name]
 
     monkeypatch.setattr(boto3.session.Session, "client", client)
     for service in ("sts", "s3", "sagemaker"):
         client(boto3.session.Session(region_name="eu-west-1"), service)
-    yield stubbers
-    for stubber in stubbers.values():
+    yield stubs
+    for stubber in stubs.stubbers.values():
         stubber.assert_no_pending_responses()
 
 
-def identity(stubbers: dict[str, Stubber], role: str) -> None:
-    stubbers["sts"].add_response(
+def identity(stubs: Stubs, role: str) -> None:
+    stubs["sts"].add_response(
         "get_caller_identity",
         {
             "Arn": f"arn:aws:sts::222222222222:assumed-role/{role}/model-build-7",
@@ -60,10 +76,11 @@ PIPELINE = {
 }
 
 
-def uploads(stubbers: dict[str, Stubber]) -> None:
-    prefix = f"{CONTRACT['SAGEMAKER_PIPELINE_NAME']}/code/{run.code_version()}"
+def uploads(stubs: Stubs) -> None:
+    # The one prefix the build-account role may write to.
+    prefix = f"{CONTRACT['PIPELINE_CODE_PREFIX']}/{run.code_version()}"
     for name in run.SCRIPTS:
-        stubbers["s3"].add_response(
+        stubs["s3"].add_response(
             "put_object",
             {},
             {
@@ -76,8 +93,8 @@ def uploads(stubbers: dict[str, Stubber]) -> None:
         )
 
 
-def start(stubbers: dict[str, Stubber]) -> None:
-    stubbers["sagemaker"].add_response(
+def start(stubs: Stubs) -> None:
+    stubs["sagemaker"].add_response(
         "start_pipeline_execution",
         {"PipelineExecutionArn": f"{PIPELINE_ARN}/execution/abc123"},
         {"PipelineName": CONTRACT["SAGEMAKER_PIPELINE_NAME"]},
@@ -86,7 +103,7 @@ def start(stubbers: dict[str, Stubber]) -> None:
 
 @pytest.mark.usefixtures("contract_environment")
 def test_uploads_scripts_under_the_key_then_creates_and_starts_the_pipeline(
-    aws: dict[str, Stubber], capsys: pytest.CaptureFixture[str]
+    aws: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
     identity(aws, "mlops-dev-model-build-access")
     uploads(aws)
@@ -96,10 +113,17 @@ def test_uploads_scripts_under_the_key_then_creates_and_starts_the_pipeline(
     start(aws)
     assert run.main([]) == 0
     assert f"started {PIPELINE_ARN}/execution/abc123" in capsys.readouterr().out
+    # The build-account role may not touch the registry: only the pipeline's Register step does.
+    assert aws.operations == [
+        "GetCallerIdentity",
+        *["PutObject"] * len(run.SCRIPTS),
+        "CreatePipeline",
+        "StartPipelineExecution",
+    ]
 
 
 @pytest.mark.usefixtures("contract_environment")
-def test_a_pushed_change_updates_the_existing_pipeline_and_keeps_its_tags(aws: dict[str, Stubber]) -> None:
+def test_a_pushed_change_updates_the_existing_pipeline_and_keeps_its_tags(aws: Stubs) -> None:
     """The calls the module's build-account role allows: Update, ListTags and AddTags on this pipeline."""
     identity(aws, "mlops-dev-model-build-access")
     uploads(aws)
@@ -122,7 +146,7 @@ def test_a_pushed_change_updates_the_existing_pipeline_and_keeps_its_tags(aws: d
 
 @pytest.mark.usefixtures("contract_environment")
 def test_refuses_to_run_as_anyone_but_the_build_account_role(
-    aws: dict[str, Stubber], capsys: pytest.CaptureFixture[str]
+    aws: Stubs, capsys: pytest.CaptureFixture[str]
 ) -> None:
     identity(aws, "codebuild-project-role")
     assert run.main([]) == 1

@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
+import tarfile
 from pathlib import Path
-from types import ModuleType
 
 import pandas as pd
 import pytest
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
+from tests.conftest import script
 
 
-def script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def dataset(folder: Path, rows: int = 40) -> None:
+def dataset(folder: Path, rows: int = 40, target: object = None) -> None:
     folder.mkdir(parents=True)
     pd.DataFrame(
         {
             "size": range(rows),
             "colour": ["red", "blue"] * (rows // 2),
-            "target": [2.0 * n for n in range(rows)],
+            "target": target or [2.0 * n for n in range(rows)],
         }
     ).to_csv(folder / "part.csv", index=False)
 
@@ -63,3 +53,40 @@ def test_evaluation_report_has_the_registry_regression_shape() -> None:
     worse = script("evaluate").regression_report([1.0, 2.0, 3.0], [2.0, 2.0, 2.0])
     assert worse["regression_metrics"]["rmse"]["value"] == pytest.approx((2 / 3) ** 0.5)
     assert worse["regression_metrics"]["r2"]["value"] == pytest.approx(0.0)
+
+
+def test_preprocess_writes_numbers_only_booleans_as_0_and_1(tmp_path: Path) -> None:
+    """The built-in XGBoost algorithm's CSV reader rejects True/False."""
+    (tmp_path / "raw").mkdir()
+    pd.DataFrame({"smoker": [True, False] * 10, "target": range(20)}).to_csv(
+        tmp_path / "raw" / "a.csv", index=False
+    )
+    script("preprocess").main(["--target-column", "target"], tmp_path / "raw", tmp_path / "out")
+    written = (tmp_path / "out" / "train" / "train.csv").read_text()
+    assert "True" not in written
+    assert "False" not in written
+    train = pd.read_csv(tmp_path / "out" / "train" / "train.csv", header=None)
+    assert set(train[1]) == {0.0, 1.0}
+
+
+def test_preprocess_names_a_non_numeric_target_in_one_line(tmp_path: Path) -> None:
+    dataset(tmp_path / "raw", target=["low", "high"] * 20)
+    with pytest.raises(SystemExit) as stopped:
+        script("preprocess").main(["--target-column", "target"], tmp_path / "raw", tmp_path / "out")
+    assert (
+        str(stopped.value) == "target column 'target' must be numeric (a regression target), but holds 'low'"
+    )
+
+
+def test_preprocess_writes_a_sample_payload_of_test_rows_without_the_target(tmp_path: Path) -> None:
+    dataset(tmp_path / "raw")
+    script("preprocess").main(["--target-column", "target"], tmp_path / "raw", tmp_path / "out")
+    with tarfile.open(tmp_path / "out" / "samples" / "payload.tar.gz") as archive:
+        (member,) = archive.getmembers()
+        payload = archive.extractfile(member)
+        assert payload
+        rows = payload.read().decode().splitlines()
+    test = (tmp_path / "out" / "test" / "test.csv").read_text().splitlines()
+    assert len(rows) == 5
+    # Each row is a test row less its first column, the target.
+    assert rows == [line.split(",", 1)[1] for line in test[:5]]
