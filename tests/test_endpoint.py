@@ -311,28 +311,6 @@ def test_long_values_are_cut_short_in_messages() -> None:
     assert len(caught.value.problems[0]) < 400
 
 
-def test_model_of_another_group_is_refused() -> None:
-    stranger = ApprovedModel(
-        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/someone-elses-models/1",
-        model_data_url="s3://bucket/model.tar.gz",
-        image_uri=IMAGE,
-    )
-    with pytest.raises(
-        SettingsError, match=r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud"
-    ):
-        EndpointStack(
-            cdk.App(context=CONTEXT),
-            "Stranger",
-            env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
-            governance=GOVERNANCE,
-            names=NAMES,
-            environment=PROD,
-            project_name="mlops",
-            approved_model=stranger,
-            stack_name="stranger",
-        )
-
-
 def _stack_for(model: ApprovedModel) -> None:
     EndpointStack(
         cdk.App(context=CONTEXT),
@@ -345,6 +323,18 @@ def _stack_for(model: ApprovedModel) -> None:
         approved_model=model,
         stack_name="checked",
     )
+
+
+def test_model_of_another_group_is_refused() -> None:
+    stranger = ApprovedModel(
+        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/someone-elses-models/1",
+        model_data_url="s3://bucket/model.tar.gz",
+        image_uri=IMAGE,
+    )
+    with pytest.raises(
+        SettingsError, match=r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud"
+    ):
+        _stack_for(stranger)
 
 
 @pytest.mark.parametrize(
