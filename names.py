@@ -22,6 +22,7 @@ CODEBUILD_PROJECT = 150
 SSM_PARAMETER = 1011
 KMS_ALIAS = 256
 LAMBDA_FUNCTION = 64
+SQS_QUEUE = 80
 # CloudFormation allows 128; CDK names a pipeline stack's cross-region replication stack
 # "<stack>-support-<region>", so the module's stacks leave room for that suffix.
 STACK_NAME = 100
@@ -117,6 +118,15 @@ class GroupNames:
     @property
     def approval_trigger_function(self) -> str:
         return self._name("approval-trigger", LAMBDA_FUNCTION)
+
+    @property
+    def undelivered_approvals_queue(self) -> str:
+        """Fixed: the subscription names it from another region, where no reference reaches."""
+        return self._name("approvals-undelivered", SQS_QUEUE)
+
+    @property
+    def failed_approvals_queue(self) -> str:
+        return self._name("approvals-failed", SQS_QUEUE)
 
     def endpoint(self, environment_name: str) -> str:
         """One SageMaker endpoint per group and environment, named the same for every model version.
