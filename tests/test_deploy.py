@@ -9,7 +9,6 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from names import GroupNames
-
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
