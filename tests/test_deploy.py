@@ -276,7 +276,7 @@ def test_an_undelivered_approval_goes_to_the_subscriptions_dead_letter_queue(exa
 def test_an_alarm_on_each_queue_and_on_the_triggers_errors(example_synth: Synth) -> None:
     template = Template.from_json(example_synth.stack(f"{PROD}/ModelDeploy").template)
     alarms = template.find_resources("AWS::CloudWatch::Alarm")
-    watched = {}
+    watched: dict[str, list[Any]] = {}
     for alarm in alarms.values():
         properties = alarm["Properties"]
         assert properties["ComparisonOperator"] == "GreaterThanThreshold"

@@ -47,7 +47,9 @@ MAX_VARIABLE_CHARACTERS = 1000
 # SSM: a standard-tier parameter's value is at most 4 KB.
 MAX_PARAMETER_BYTES = 4096
 _ECHO_LIMIT = 80
-_ACTIVE = "InProgress"  # running, or queued behind another execution
+# Running or queued: the execution statuses have no value of their own for a queued execution, and
+# InProgress is the only one that is neither finished nor being stopped.
+_ACTIVE = "InProgress"
 _MODEL_PACKAGE_ARN = re.compile(
     r"arn:(?P<partition>[^:]+):sagemaker:(?P<region>[^:]+):(?P<account>[^:]+):"
     r"model-package/(?P<group>[^/]+)/(?P<version>[1-9][0-9]*)",
