@@ -146,6 +146,15 @@ class GroupNames:
         """
         return self._name(f"{bounded(environment_name, 24)}-endpoint", IAM_ROLE)
 
+    @property
+    def undelivered_approvals_queue(self) -> str:
+        """Fixed: the subscription names it from another region, where no reference reaches."""
+        return self._name("approvals-undelivered", SQS_QUEUE)
+
+    @property
+    def failed_approvals_queue(self) -> str:
+        return self._name("approvals-failed", SQS_QUEUE)
+
     def endpoint(self, environment_name: str) -> str:
         """One SageMaker endpoint per group and environment, named the same for every model version.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from diagrams import Cluster, Diagram, Edge
 from diagrams.aws.compute import Lambda
 from diagrams.aws.devtools import Codebuild, Codecommit, Codepipeline
-from diagrams.aws.integration import SNS, Eventbridge
+from diagrams.aws.integration import SNS, Eventbridge, SimpleQueueServiceSqs
 from diagrams.aws.management import SystemsManagerParameterStore
 from diagrams.aws.ml import Sagemaker, SagemakerModel
 from diagrams.aws.security import KMS
@@ -39,7 +39,9 @@ def draw() -> None:
             build = Codepipeline("model build pipeline\n(group's sourceBranch)")
             project = Codebuild("model build project\n(runs repo's buildspec)")
             trigger = Lambda("approval trigger")
-            parameter = SystemsManagerParameterStore("approved model\n(SSM parameter)")
+            parameter = SystemsManagerParameterStore("last approved model\n(SSM record)")
+            failed = SimpleQueueServiceSqs("failed approvals\n(on-failure queue, alarm)")
+            undelivered = SimpleQueueServiceSqs("undelivered approvals\n(DLQ in the group's region, alarm)")
             deploy = Codepipeline("model deploy pipeline\n(QUEUED, manual approval before prod)")
 
         with Cluster("Build account (group's region)"):
@@ -64,9 +66,10 @@ def draw() -> None:
         artifacts - key
         registry >> Edge(label="approve") >> rule >> topic
         topic >> Edge(label="cross-account SNS") >> trigger
-        trigger >> parameter
-        trigger >> Edge(label="starts") >> deploy
-        parameter >> Edge(label="APPROVED_MODEL_INFO", style="dotted") >> deploy
+        topic >> Edge(label="cannot deliver", style="dotted") >> undelivered
+        trigger >> Edge(label="records") >> parameter
+        trigger >> Edge(label="starts with\nAPPROVED_MODEL_INFO") >> deploy
+        trigger >> Edge(label="fails after retries", style="dotted") >> failed
         deploy >> Edge(label="CDK bootstrap roles") >> build_endpoint
         deploy >> endpoints
 

@@ -30,6 +30,8 @@ needs only a bootstrap, and the template is the whole deployment.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -88,6 +90,9 @@ def nvme_instance(instance_type: str) -> bool:
 # --- the approved model --------------------------------------------------------------------------------
 
 NO_MODEL = "NONE"  # the approved-model parameter's value until a first version is approved
+# The trigger's SSM record is at most 4 KB (a standard parameter); its base64 form, the deploy pipeline's
+# variable, at most 1000 characters. Nothing longer is read, so nothing longer can exhaust the parser.
+APPROVED_MODEL_INFO_LIMIT = 4096
 _REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
 _MODEL_PACKAGE_ARN = re.compile(
     rf"arn:aws[a-z-]*:sagemaker:(?P<region>{_REGION}):(?P<account>\d{{12}}):"
@@ -188,17 +193,36 @@ def _problems(document: object) -> list[str]:
 def parse_approved_model(raw: str | None) -> ApprovedModel | None:
     """``APPROVED_MODEL_INFO`` as the approval trigger writes it; None while no version is approved.
 
-    Raises :class:`settings.SettingsError` with one line saying what is wrong.
+    The deploy pipeline passes it base64-encoded (CodePipeline pastes variables into its actions' JSON
+    unescaped); the JSON itself, as the SSM record holds it, is accepted too. Raises
+    :class:`settings.SettingsError` with one line saying what is wrong, whatever the input.
     """
     if raw is None or raw.strip() in ("", NO_MODEL):
         return None
     where = f"{APPROVED_MODEL_INFO_VARIABLE}: "
-    expected = f"must be {NO_MODEL!r} or a JSON object with modelPackageArn, modelDataUrl and imageUri"
+    expected = (
+        f"must be {NO_MODEL!r} or a JSON object with modelPackageArn, modelDataUrl and imageUri "
+        "(or its base64 encoding)"
+    )
+    if len(raw) > APPROVED_MODEL_INFO_LIMIT:
+        raise SettingsError(
+            [f"{where}{expected}; got {len(raw)} characters, more than {APPROVED_MODEL_INFO_LIMIT}"]
+        )
+    text = raw.strip()
+    if not text.startswith(("{", "[", '"')):
+        try:
+            text = base64.b64decode(text, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise SettingsError([f"{where}{expected}; neither valid JSON nor base64 of it"]) from None
     try:
-        document = json.loads(raw)
+        document = json.loads(text)
     except json.JSONDecodeError as error:
         raise SettingsError(
             [f"{where}{expected}; not valid JSON ({error.msg} at position {error.pos})"]
+        ) from None
+    except (RecursionError, MemoryError, ValueError) as error:
+        raise SettingsError(
+            [f"{where}{expected}; cannot be parsed ({type(error).__name__}: nested too deeply or too large)"]
         ) from None
     problems = _problems(document)
     if problems:

@@ -2,9 +2,11 @@
 
 Approving a model version in the build account's registry publishes to the group's approval topic; the
 trigger (subscribed across accounts and regions) records the version in an SSM parameter and starts the
-deploy pipeline. Its synth step re-synthesizes this module with that parameter as ``APPROVED_MODEL_INFO``,
-and its stages, fixed from the moment the pipeline is created, deploy the endpoint stack into the build
-account and every deploy account, asking a human before each environment that needs approval.
+deploy pipeline with the version as its ``APPROVED_MODEL_INFO`` pipeline variable. Its synth step
+re-synthesizes this module with that variable, so a queued execution deploys the model it was started
+for, and its stages, fixed from the moment the pipeline is created, deploy the endpoint stack into the
+build account and every deploy account, asking a human before each environment that needs approval.
+Approvals the trigger cannot take end in queues with alarms (:mod:`stages.failed_approvals`).
 
 Why the stages never depend on the model: the infra pipeline deploys this pipeline from a synth without
 ``APPROVED_MODEL_INFO`` and the pipeline does not self-mutate, so a stage that appeared only with a model
@@ -14,12 +16,13 @@ would never exist in AWS. A run without a model stops in its synth step, before 
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
@@ -35,6 +38,7 @@ from settings import (
     InfraRepositorySettings,
 )
 from stages.endpoint import ApprovedModel, EndpointStack
+from stages.failed_approvals import failed_approvals, undelivered_approvals
 from stages.functions import lambda_role, module_function
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
@@ -132,13 +136,13 @@ class ModelDeployStack(GovernedStack):
         synth = module_synth_step(
             source,
             infra_repo.path,
-            {**carried_environment, "APPROVED_MODEL_GROUP": group.name},
-            guards=(NO_MODEL_GUARD,),
-            variables={
-                APPROVED_MODEL_INFO_VARIABLE: codebuild.BuildEnvironmentVariable(
-                    type=codebuild.BuildEnvironmentVariableType.PARAMETER_STORE, value=self.parameter_name
-                )
+            {
+                **carried_environment,
+                "APPROVED_MODEL_GROUP": group.name,
+                # A pipeline variable: CDK puts it on the action, which CodePipeline resolves per execution.
+                APPROVED_MODEL_INFO_VARIABLE: f"#{{variables.{APPROVED_MODEL_INFO_VARIABLE}}}",
             },
+            guards=(NO_MODEL_GUARD,),
         )
         base = codepipeline.Pipeline(
             self,
@@ -152,6 +156,13 @@ class ModelDeployStack(GovernedStack):
             cross_account_keys=True,
             enable_key_rotation=True,
             restart_execution_on_update=False,
+            variables=[
+                codepipeline.Variable(
+                    variable_name=APPROVED_MODEL_INFO_VARIABLE,
+                    default_value=NO_APPROVED_MODEL,
+                    description="The approved model this execution deploys; the approval trigger sets it",
+                )
+            ],
         )
         tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
@@ -190,7 +201,7 @@ class ModelDeployStack(GovernedStack):
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
 
-        self.trigger = self._approval_trigger(names)
+        self.trigger = self._approval_trigger(names, governance)
 
     def _approved_model_parameter(self, group: DeploymentGroupSettings) -> None:
         """Created once with ``NONE``; from then on its value belongs to the trigger.
@@ -228,7 +239,7 @@ class ModelDeployStack(GovernedStack):
             log_group=log_group,
         )
 
-    def _approval_trigger(self, names: GroupNames) -> lambda_.Function:
+    def _approval_trigger(self, names: GroupNames, governance: Governance) -> lambda_.Function:
         """Records an approved version and starts the deploy pipeline; may do nothing else."""
         function, role = module_function(
             self,
@@ -241,6 +252,9 @@ class ModelDeployStack(GovernedStack):
                 "APPROVED_MODEL_PARAMETER": self.parameter_name,
                 "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
                 "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
+                "MODEL_PACKAGE_PARTITION": cdk.Aws.PARTITION,
+                "MODEL_PACKAGE_ACCOUNT": names.build_account,
+                "MODEL_PACKAGE_REGION": names.build_region,
             },
         )
         role.add_to_policy(
@@ -255,9 +269,79 @@ class ModelDeployStack(GovernedStack):
                 resources=[self.pipeline_arn],
             )
         )
+        # To tell a duplicate delivery from a new approval: the newest unfinished execution's model.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="FindPendingExecution",
+                actions=["codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineExecution"],
+                resources=[self.pipeline_arn],
+            )
+        )
+        self.failed_approvals = failed_approvals(self, names, role)
+        async_config = lambda_.CfnEventInvokeConfig(
+            self,
+            "ApprovalTriggerAsync",
+            function_name=function.function_name,
+            qualifier="$LATEST",
+            maximum_retry_attempts=2,
+            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
+                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
+                    destination=self.failed_approvals.queue.queue_arn
+                )
+            ),
+        )
+        # Lambda checks the role may send to the destination when the configuration is created.
+        async_config.node.add_dependency(role)
+        self.trigger_errors = cloudwatch.Alarm(
+            self,
+            "ApprovalTriggerErrors",
+            alarm_name=f"{names.approval_trigger_function}-errors",
+            alarm_description="The approval trigger failed; after two retries its event is in the queue",
+            metric=function.metric_errors(period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
         topic_arn = (
             f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
         )
+        self.undelivered_approvals = undelivered_approvals(
+            self._subscription_region_scope(names, governance), names, topic_arn
+        )
+        dead_letter_arn = self.format_arn(
+            service="sqs", region=names.build_region, resource=names.undelivered_approvals_queue
+        )
         topic = sns.Topic.from_topic_arn(self, "ApprovalTopic", topic_arn)
-        topic.add_subscription(subscriptions.LambdaSubscription(function))
+        subscription = topic.add_subscription(
+            subscriptions.LambdaSubscription(
+                function,
+                # By ARN: the queue may be in another stack and region, where no reference reaches.
+                dead_letter_queue=sqs.Queue.from_queue_arn(
+                    self, "UndeliveredApprovalsQueue", dead_letter_arn
+                ),
+            )
+        )
+        subscription.node.add_dependency(self.undelivered_approvals)
         return function
+
+    def _subscription_region_scope(self, names: GroupNames, governance: Governance) -> Construct:
+        """Where the dead-letter queue goes: here, or a stack of its own in the topic's region.
+
+        SNS wants the queue in the subscriber's account (the tooling account) and the topic's region.
+        """
+        if names.build_region == self.region:
+            return self
+        stage = cdk.Stage.of(self)
+        assert stage is not None  # an App is a Stage too
+        stack = GovernedStack(
+            stage,
+            "UndeliveredApprovals",
+            env=cdk.Environment(account=self.account, region=names.build_region),
+            governance=governance,
+            stack_name=bounded(f"{names.prefix}-undelivered-approvals", STACK_NAME),
+            description="SageMaker model CICD: approvals SNS could not deliver to the approval trigger",
+        )
+        self.add_stack_dependency(stack, "The subscription sends what it cannot deliver to this queue")
+        return stack

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from names import GroupNames
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
@@ -15,6 +16,7 @@ from tests.conftest import (
 )
 
 PROD = "prod-deployment-group"
+PROD_NAMES = GroupNames(f"mlops-demo-models-sagemaker-model-cicd-{PROD}", "123456789015", "us-east-1")
 EXPERIMENT = "experimenation-deployment-group"
 ENDPOINT_TYPES = ("AWS::SageMaker::Model", "AWS::SageMaker::EndpointConfig", "AWS::SageMaker::Endpoint")
 
@@ -85,17 +87,29 @@ def test_deploy_pipeline_queues_and_never_runs_on_push(example_synth: Synth) -> 
     deploy.resource_count_is("AWS::Events::Rule", 0)
 
 
-def test_deploy_synth_reads_the_approved_model_parameter_and_stops_without_one(example_synth: Synth) -> None:
+def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_without_one(
+    example_synth: Synth,
+) -> None:
+    """Each execution carries its model (a pipeline variable): a queued one deploys what it was run for."""
     template = example_synth.stack(f"{PROD}/ModelDeploy").template
     (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
     variables = {v["Name"]: v for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
-    assert variables["APPROVED_MODEL_INFO"]["Type"] == "PARAMETER_STORE"
-    assert (
-        variables["APPROVED_MODEL_INFO"]["Value"]
-        == f"/mlops-demo-models-sagemaker-model-cicd-{PROD}/approved-model"
-    )
+    assert "APPROVED_MODEL_INFO" not in variables  # not read from SSM when the build happens to start
     assert variables["APPROVED_MODEL_GROUP"]["Value"] == PROD
     assert variables["SEEDFARMER_PROJECT_NAME"]["Value"] == "mlops"
+    pipeline = deploy_pipeline(example_synth, PROD)
+    assert pipeline["Variables"] == [
+        {
+            "Name": "APPROVED_MODEL_INFO",
+            "DefaultValue": "NONE",
+            "Description": "The approved model this execution deploys; the approval trigger sets it",
+        }
+    ]
+    (synth,) = [a for stage in pipeline["Stages"] for a in stage["Actions"] if a["Name"] == "Synth"]
+    action_variables = json.loads(synth["Configuration"]["EnvironmentVariables"])
+    assert action_variables == [
+        {"name": "APPROVED_MODEL_INFO", "type": "PLAINTEXT", "value": "#{variables.APPROVED_MODEL_INFO}"}
+    ]
     commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     assert commands[0].startswith(
         'if [ "${APPROVED_MODEL_INFO:-NONE}" = "NONE" ]; then echo "No model version'
@@ -131,6 +145,9 @@ def test_trigger_is_subscribed_to_its_build_accounts_topic(example_synth: Synth)
                     "APPROVED_MODEL_PARAMETER": parameter,
                     "DEPLOY_PIPELINE_NAME": f"mlops-demo-models-sagemaker-model-cicd-{PROD}-model-deploy",
                     "MODEL_PACKAGE_GROUP_NAME": Match.string_like_regexp("-models$"),
+                    "MODEL_PACKAGE_PARTITION": {"Ref": "AWS::Partition"},
+                    "MODEL_PACKAGE_ACCOUNT": "123456789015",
+                    "MODEL_PACKAGE_REGION": "us-east-1",
                 }
             },
         },
@@ -166,6 +183,11 @@ def test_trigger_may_only_record_the_model_and_start_its_pipeline(example_synth:
     assert actions == {
         "ssm:PutParameter",
         "codepipeline:StartPipelineExecution",
+        "codepipeline:ListPipelineExecutions",
+        "codepipeline:GetPipelineExecution",
+        "sqs:SendMessage",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
         "logs:CreateLogStream",
         "logs:PutLogEvents",
     }
@@ -174,9 +196,126 @@ def test_trigger_may_only_record_the_model_and_start_its_pipeline(example_synth:
         f"parameter/mlops-demo-models-sagemaker-model-cicd-{PROD}/approved-model"
         in by_sid["RecordApprovedModel"]
     )
-    assert f":mlops-demo-models-sagemaker-model-cicd-{PROD}-model-deploy" in by_sid["StartDeployPipeline"]
+    deploy_pipeline_arn = f":mlops-demo-models-sagemaker-model-cicd-{PROD}-model-deploy"
+    assert deploy_pipeline_arn in by_sid["StartDeployPipeline"]
+    assert by_sid["FindPendingExecution"] == by_sid["StartDeployPipeline"]
+    queue_id = logical_id_of(template, "AWS::SQS::Queue", "FailedApprovalsQueue")
+    key_id = logical_id_of(template, "AWS::KMS::Key", "FailedApprovalsKey")
+    assert json.loads(by_sid["SendFailedApprovals"]) == {"Fn::GetAtt": [queue_id, "Arn"]}
+    assert json.loads(by_sid["EncryptFailedApprovals"]) == {"Fn::GetAtt": [key_id, "Arn"]}
     assert not template.find_resources(
         "AWS::IAM::Role", {"Properties": {"ManagedPolicyArns": Match.any_value()}}
+    )
+
+
+def logical_id_of(template: Template, kind: str, prefix: str) -> str:
+    (found,) = [logical_id for logical_id in template.find_resources(kind) if logical_id.startswith(prefix)]
+    return found
+
+
+def test_a_failed_approval_goes_to_an_encrypted_queue_after_two_retries(example_synth: Synth) -> None:
+    template = Template.from_json(example_synth.stack(f"{PROD}/ModelDeploy").template)
+    queue_id = logical_id_of(template, "AWS::SQS::Queue", "FailedApprovalsQueue")
+    key_id = logical_id_of(template, "AWS::KMS::Key", "FailedApprovalsKey")
+    (function_id,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}}
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::EventInvokeConfig",
+        {
+            "FunctionName": {"Ref": function_id},
+            "Qualifier": "$LATEST",
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}},
+        },
+    )
+    queue = template.find_resources("AWS::SQS::Queue")[queue_id]["Properties"]
+    assert queue["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert queue["QueueName"] == PROD_NAMES.failed_approvals_queue
+    assert queue["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # Lambda checks the role when the configuration is created, so the grant must exist first.
+    (config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    assert any(d.startswith("ApprovalTriggerRoleDefaultPolicy") for d in config["DependsOn"])
+
+
+def test_an_undelivered_approval_goes_to_the_subscriptions_dead_letter_queue(example_synth: Synth) -> None:
+    """Tooling account, build region (here the tooling one); only the group's topic may use queue and key."""
+    template = Template.from_json(example_synth.stack(f"{PROD}/ModelDeploy").template)
+    queue_name = PROD_NAMES.undelivered_approvals_queue
+    topic = f":sns:us-east-1:123456789015:mlops-demo-models-sagemaker-model-cicd-{PROD}-model-approved"
+    (subscription,) = template.find_resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": f"arn:aws:sqs:us-east-1:{TOOLING_ACCOUNT}:{queue_name}"
+    }
+    queue_id = logical_id_of(template, "AWS::SQS::Queue", "UndeliveredApprovalsQueue")
+    assert queue_id in subscription["DependsOn"]
+    assert template.find_resources("AWS::SQS::Queue")[queue_id]["Properties"]["QueueName"] == queue_name
+    (queue_policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in template.find_resources("AWS::SQS::QueuePolicy").values()
+        if p["Properties"]["Queues"] == [{"Ref": queue_id}]
+    ]
+    key_id = logical_id_of(template, "AWS::KMS::Key", "UndeliveredApprovalsKey")
+    key_policy = template.find_resources("AWS::KMS::Key")[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    for statements, actions in (
+        (queue_policy, "sqs:SendMessage"),
+        (key_policy, ["kms:Decrypt", "kms:GenerateDataKey"]),
+    ):
+        (sns,) = [s for s in statements if s.get("Principal") == {"Service": "sns.amazonaws.com"}]
+        assert sns["Effect"] == "Allow"
+        assert sns["Action"] == actions
+        (source,) = sns["Condition"]["ArnEquals"].values()
+        assert list(sns["Condition"]["ArnEquals"]) == ["aws:SourceArn"]
+        assert topic in json.dumps(source)
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in queue_policy
+    )
+
+
+def test_an_alarm_on_each_queue_and_on_the_triggers_errors(example_synth: Synth) -> None:
+    template = Template.from_json(example_synth.stack(f"{PROD}/ModelDeploy").template)
+    alarms = template.find_resources("AWS::CloudWatch::Alarm")
+    watched: dict[str, list[Any]] = {}
+    for alarm in alarms.values():
+        properties = alarm["Properties"]
+        assert properties["ComparisonOperator"] == "GreaterThanThreshold"
+        assert properties["Threshold"] == 0
+        assert properties["TreatMissingData"] == "notBreaching"
+        ((dimension,),) = [properties["Dimensions"]]
+        watched[properties["MetricName"]] = [*watched.get(properties["MetricName"], []), dimension["Value"]]
+    (function_id,) = template.find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}}
+    )
+    assert watched == {
+        "ApproximateNumberOfMessagesVisible": [
+            {"Fn::GetAtt": [logical_id_of(template, "AWS::SQS::Queue", name), "QueueName"]}
+            for name in ("FailedApprovalsQueue", "UndeliveredApprovalsQueue")
+        ],
+        "Errors": [{"Ref": function_id}],
+    }
+
+
+def test_in_another_build_region_the_dead_letter_queue_has_a_stack_there(long_names_synth: Synth) -> None:
+    (stack,) = [s for name, s in long_names_synth.stacks.items() if name.endswith("/UndeliveredApprovals")]
+    (deploy,) = [
+        s
+        for name, s in long_names_synth.stacks.items()
+        if name.endswith("/ModelDeploy") and name.startswith(stack.display_name.rsplit("/", 1)[0])
+    ]
+    assert (stack.account, stack.region) == (TOOLING_ACCOUNT, "eu-west-1")
+    assert (deploy.account, deploy.region) == (TOOLING_ACCOUNT, "us-east-1")
+    template = Template.from_json(stack.template)
+    template.resource_count_is("AWS::SQS::Queue", 1)
+    template.resource_count_is("AWS::CloudWatch::Alarm", 1)
+    (queue,) = template.find_resources("AWS::SQS::Queue").values()
+    (subscription,) = Template.from_json(deploy.template).find_resources("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Region"] == "eu-west-1"
+    assert subscription["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == (
+        f"arn:aws:sqs:eu-west-1:{TOOLING_ACCOUNT}:{queue['Properties']['QueueName']}"
+    )
+    assert not Template.from_json(deploy.template).find_resources(
+        "AWS::SQS::Queue", {"Properties": {"QueueName": queue["Properties"]["QueueName"]}}
     )
 
 

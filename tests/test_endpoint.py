@@ -3,6 +3,7 @@ prove the output is deterministic); every other test reads those templates."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterator
@@ -256,6 +257,7 @@ def test_no_approved_model(raw: str | None) -> None:
 
 def test_approved_model_as_the_trigger_writes_it() -> None:
     assert parse_approved_model(GOOD_JSON) == GOOD
+    assert parse_approved_model(base64.b64encode(GOOD_JSON.encode()).decode()) == GOOD
     assert GOOD.region == REGION
     assert GOOD.account == BUILD_ACCOUNT
     assert GOOD.model_package_group == NAMES.model_package_group
@@ -275,7 +277,15 @@ def _with(**changes: object) -> str:
     ("raw", "expected"),
     [
         ("{", "not valid JSON"),
-        ("none", "not valid JSON"),
+        ("none", "neither valid JSON nor base64 of it"),
+        ("bm9uZQ==", "not valid JSON"),  # base64 of 'none'
+        ("[" * 2000 + "]" * 2000, "cannot be parsed (RecursionError: nested too deeply or too large)"),
+        (
+            base64.b64encode(("[" * 1500 + "]" * 1500).encode()).decode(),
+            "cannot be parsed (RecursionError: nested too deeply or too large)",
+        ),
+        ("x" * 4097, "got 4097 characters, more than 4096"),
+        (_with(imageUri="x" * 5000), "characters, more than 4096"),
         ("[]", "must be a JSON object, got list"),
         ('"arn:aws:sagemaker:eu-west-1:222222222222:model-package/g/1"', "must be a JSON object, got str"),
         (_with(modelDataUrl=None), "missing modelDataUrl"),
@@ -306,8 +316,8 @@ def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
 
 def test_long_values_are_cut_short_in_messages() -> None:
     with pytest.raises(SettingsError) as caught:
-        parse_approved_model(_with(modelPackageArn="x" * 5000))
-    assert "(5002 characters)" in caught.value.problems[0]
+        parse_approved_model(_with(modelPackageArn="x" * 3000))
+    assert "(3002 characters)" in caught.value.problems[0]
     assert len(caught.value.problems[0]) < 400
 
 
