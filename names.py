@@ -129,11 +129,6 @@ class GroupNames:
         return self._name("approval-trigger", LAMBDA_FUNCTION)
 
     @property
-    def approval_dead_letter_queue(self) -> str:
-        """Approval events EventBridge could not deliver to the approval topic."""
-        return self._name("model-approved-dlq", SQS_QUEUE)
-
-    @property
     def model_image_repository(self) -> str:
         """The build account's ECR repository for custom inference images (lowercase, as ECR requires)."""
         return self._name("inference-images", ECR_REPOSITORY, lowercase=True)

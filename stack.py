@@ -130,6 +130,7 @@ def preflight_step(
             names.build_region,
             support.stack_name,
             names.model_package_group,
+            names.model_image_repository,
             names.artifacts_bucket,
             names.access_logs_bucket,
         ]

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Infra pipeline, before a wave of deployment groups deploys: stop if a group's build-support stack is
 # about to be created where an earlier deployment left retained resources (preprod/prod artifacts and
-# access-log buckets, model registry). CloudFormation would fail on the existing names and leave the
+# access-log buckets, model registry, inference image repository). CloudFormation would fail on the existing names and leave the
 # stack in ROLLBACK_COMPLETE; this says instead exactly what is in the way.
 #
-# Usage: preflight.sh ACCOUNT REGION STACK_NAME REGISTRY BUCKET... (repeat the set after a "--")
+# Usage: preflight.sh ACCOUNT REGION STACK_NAME REGISTRY REPOSITORY BUCKET... (repeat the set after a "--")
 # Reads the build account through its CDK bootstrap lookup role (read-only, trusts the tooling account).
 # AWS_PARTITION comes from the pipeline (the stack's AWS::Partition), so the role ARN is never guessed.
 #
@@ -23,6 +23,8 @@ BUCKET_NOT_FOUND='\((404|NoSuchBucket)\)'
 # SageMaker DescribeModelPackageGroup lists no not-found error of its own; SageMaker answers an unknown
 # name with ValidationException "... does not exist" (ResourceNotFound on the newer operations).
 REGISTRY_NOT_FOUND='\(ValidationException\).* does not exist|\(ResourceNotFound(Exception)?\)'
+# ECR DescribeRepositories: RepositoryNotFoundException, "The specified repository could not be found".
+REPOSITORY_NOT_FOUND='\(RepositoryNotFoundException\)'
 
 workdir=$(mktemp -d)
 trap 'rm -rf "$workdir"' EXIT
@@ -53,8 +55,8 @@ probe() {
 }
 
 check_group() {
-  local account=$1 region=$2 stack=$3 registry=$4
-  shift 4
+  local account=$1 region=$2 stack=$3 registry=$4 repository=$5
+  shift 5
   local role="arn:${AWS_PARTITION}:iam::${account}:role/cdk-hnb659fds-lookup-role-${account}-${region}"
   # Any failure to assume the role stops here: the CodeBuild role's own view would be another account's.
   probe "$account/$region through $role" "" aws sts assume-role --role-arn "$role" \
@@ -82,6 +84,12 @@ check_group() {
     aws sagemaker describe-model-package-group --region "$region" --model-package-group-name "$registry"
   case $FOUND in
     yes) leftovers+=("model package group $registry") ;;
+    unknown) complete=false ;;
+  esac
+  probe "image repository $repository in $account/$region" "$REPOSITORY_NOT_FOUND" \
+    aws ecr describe-repositories --region "$region" --repository-names "$repository"
+  case $FOUND in
+    yes) leftovers+=("image repository $repository") ;;
     unknown) complete=false ;;
   esac
   if ((${#leftovers[@]})); then

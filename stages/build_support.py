@@ -622,14 +622,14 @@ class BuildSupportStack(GovernedStack):
                 },
             ),
         )
-        dead_letters = self._approval_dead_letter_queue(names, key)
+        dead_letters = self._approval_dead_letter_queue(key)
         rule.add_target(_TopicTarget(topic, dead_letters))
         cloudwatch.Alarm(
             self,
             "ApprovalDeliveryFailed",
             alarm_description=(
                 f"EventBridge could not deliver an approval of {names.model_package_group} to its topic; "
-                f"the event is kept in {names.approval_dead_letter_queue}"
+                "the event is kept in this stack's ApprovalDeadLetterQueue"
             ),
             metric=cloudwatch.Metric(
                 namespace="AWS/Events",
@@ -645,7 +645,7 @@ class BuildSupportStack(GovernedStack):
         )
         return topic
 
-    def _approval_dead_letter_queue(self, names: GroupNames, key: kms.IKey) -> sqs.Queue:
+    def _approval_dead_letter_queue(self, key: kms.IKey) -> sqs.Queue:
         """Approval events EventBridge gave up on, kept 14 days for a replay (README, deploy path).
 
         EventBridge requires the queue in the rule's account and region; it encrypts with the topic's key,
@@ -654,7 +654,7 @@ class BuildSupportStack(GovernedStack):
         queue = sqs.Queue(
             self,
             "ApprovalDeadLetterQueue",
-            queue_name=names.approval_dead_letter_queue,
+            # A generated name: a retained queue under a fixed name would block the redeploy after a destroy.
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
             enforce_ssl=True,

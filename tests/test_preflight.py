@@ -14,8 +14,15 @@ import pytest
 from tests.conftest import ROOT, Synth
 
 SCRIPT = ROOT / "scripts" / "preflight.sh"
-GROUP = ["123456789015", "us-east-1", "demo-prod-build-support", "demo-prod-models", "demo-art", "demo-logs"]
-OTHER = ["123456789012", "us-east-1", "demo-dev-build-support", "demo-dev-models", "dev-art", "dev-logs"]
+# account, region, stack, registry, image repository, buckets
+GROUP = [
+    *("123456789015", "us-east-1", "demo-prod-build-support"),
+    *("demo-prod-models", "demo-prod-images", "demo-art", "demo-logs"),
+]
+OTHER = [
+    *("123456789012", "us-east-1", "demo-dev-build-support"),
+    *("demo-dev-models", "demo-dev-images", "dev-art", "dev-logs"),
+]
 
 # Answers like the AWS CLI v2: exit 0 for what exists in the fake account; otherwise exit 254 with the
 # service's error line on stderr, the documented not-found answer unless the test wrote another one into
@@ -29,6 +36,7 @@ case "$1 $2" in
   "cloudformation describe-stacks") name=${@: -1} ;;
   "s3api head-bucket") name=${@: -1} ;;
   "sagemaker describe-model-package-group") name=${@: -1} ;;
+  "ecr describe-repositories") name=${@: -1} ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac
 if [ -e "$STATE/answers/$name" ]; then cat "$STATE/answers/$name" >&2; exit 254; fi
@@ -39,6 +47,7 @@ case "$1" in
   cloudformation) fail ValidationError DescribeStacks "Stack with id $name does not exist" ;;
   s3api) fail 404 HeadBucket "Not Found" ;;
   sagemaker) fail ValidationException DescribeModelPackageGroup "ModelPackageGroup $name does not exist." ;;
+  ecr) fail RepositoryNotFoundException DescribeRepositories "The repository '$name' does not exist" ;;
 esac
 """
 DENIED = (
@@ -109,11 +118,16 @@ def test_an_existing_stack_is_updated_whatever_it_holds(aws: Path) -> None:
 
 
 def test_retained_resources_in_the_way_stop_the_wave_and_are_named(aws: Path) -> None:
-    exists(aws, "demo-art", "demo-logs", "demo-prod-models")
+    exists(aws, "demo-art", "demo-logs", "demo-prod-models", "demo-prod-images")
     result = run(aws, OTHER, GROUP)
     assert result.returncode == 1
     assert "error: demo-prod-build-support is new in 123456789015/us-east-1" in result.stderr
-    for named in ("bucket s3://demo-art", "bucket s3://demo-logs", "model package group demo-prod-models"):
+    for named in (
+        "bucket s3://demo-art",
+        "bucket s3://demo-logs",
+        "model package group demo-prod-models",
+        "image repository demo-prod-images",
+    ):
         assert f"  - {named}" in result.stderr
     assert "demo-dev-build-support is new" in result.stdout, "every group of the wave is checked"
 

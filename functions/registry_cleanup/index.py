@@ -54,11 +54,12 @@ def stack_status(stack_id: str) -> str:
 
 def delete_versions(group: str, context: Any) -> int:
     """Delete every version of ``group`` and wait until SageMaker lists none; return how many there were."""
+    deadline = time.monotonic() + (context.get_remaining_time_in_millis() - MARGIN_MILLIS) / 1000
     arns = versions(group)
     for arn in arns:
         _sagemaker().delete_model_package(ModelPackageName=arn)
     while remaining := versions(group):
-        if context.get_remaining_time_in_millis() < MARGIN_MILLIS + POLL_SECONDS * 1000:
+        if time.monotonic() + POLL_SECONDS > deadline:
             raise TimeoutError(f"{len(remaining)} versions of {group} were still being deleted")
         time.sleep(POLL_SECONDS)
     return len(arns)
