@@ -31,10 +31,22 @@ def test_the_inline_limit_is_exact() -> None:
     assert largest_inline_group_count(ceiling=INLINE_GROUP_LIMIT + 2) == INLINE_GROUP_LIMIT
 
 
-def test_the_readme_states_the_measured_limit() -> None:
+def test_the_readme_states_the_measured_limit_and_sizes() -> None:
     readme = (ROOT / "README.md").read_text()
     assert f"at most **{INLINE_GROUP_LIMIT} groups** inline" in readme
     assert f"{INLINE_GROUP_LIMIT + 1} groups" in readme
+    rows = re.findall(
+        r"^\| (\d+|any, with `deployment-groups-file`) \| (\d+) \| (\d+) \| 44 each \| (\d+) \|", readme, re.M
+    )
+    assert len(rows) == 8
+    for groups, manifest, deployspec, metadata in rows:
+        measured = sizes(1, from_file=True) if groups.startswith("any") else sizes(int(groups))
+        assert (measured["manifest"], measured["deployspec"], measured["metadata"]) == (
+            int(manifest),
+            int(deployspec),
+            int(metadata),
+        ), groups
+        assert measured["md5/manifest"] == measured["md5/deployspec"] == 44
 
 
 @pytest.mark.parametrize("count", [1, 50])
