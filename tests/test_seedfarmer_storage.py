@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+from seedfarmer import checksum
 
 from benchmarks.seedfarmer_storage import (
+    GROUPS_FILE,
     SSM_VALUE_LIMIT,
     fits,
     largest_inline_group_count,
@@ -83,3 +86,14 @@ def test_without_the_deployspecs_unset_an_earlier_versions_keys_would_stay() -> 
     carried = json.loads(stored_values(module_parameters(1), previous_metadata=earlier)["metadata"])
     assert carried["DeploymentGroups"] == {"group-000": {"BuildAccount": "200000000000"}}
     assert "DeploymentGroups" not in json.loads(stored_values(module_parameters(1))["metadata"])
+
+
+def test_seedfarmer_redeploys_when_the_groups_file_changes(tmp_path: Path) -> None:
+    """Its bundle checksum covers the module's files, so an edited groups file alone triggers a deploy."""
+    module = tmp_path / "modules" / "cicd"
+    module.mkdir(parents=True)
+    (module / "app.py").write_text("")
+    (module / GROUPS_FILE).write_text("- name: a\n")
+    before = checksum.get_module_md5(project_path=str(tmp_path), module_path="modules/cicd")
+    (module / GROUPS_FILE).write_text("- name: b\n")
+    assert checksum.get_module_md5(project_path=str(tmp_path), module_path="modules/cicd") != before
