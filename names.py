@@ -56,6 +56,11 @@ def bounded(name: str, limit: int, *, lowercase: bool = False) -> str:
     return f"{head}-{short_hash(text)}"
 
 
+def infra_pipeline(stack_name: str) -> str:
+    """The module's infra pipeline, named in the metadata other modules read."""
+    return bounded(f"{stack_name}-infra", CODEPIPELINE)
+
+
 @dataclass(frozen=True)
 class GroupNames:
     """The physical names of one deployment group's resources, shared by every account's stacks."""

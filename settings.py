@@ -15,13 +15,16 @@ import os
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -37,6 +40,8 @@ APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
 APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 NO_APPROVED_MODEL = "NONE"
 STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
+MODULE_FOLDER = Path(__file__).resolve().parent
+"""Where ``deployment-groups-file`` is read: this module's folder, under seedfarmer and in the pipelines."""
 
 
 class SettingsError(Exception):
@@ -98,6 +103,14 @@ RelativePath = Annotated[
     _matching(
         r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}",
         "must be a relative folder inside the repository (letters, digits, '_', '-', '.' and '/'; "
+        "no leading '/', no '..')",
+    ),
+]
+ModuleFile = Annotated[
+    str,
+    _matching(
+        r"(?!/)(?!.*(^|/)\.\.(/|$))[\w./-]{1,255}",
+        "must be a file in the module's folder, relative to it (letters, digits, '_', '-', '.' and '/'; "
         "no leading '/', no '..')",
     ),
 ]
@@ -354,7 +367,16 @@ class ModuleParameters(_FromEnvironment):
     model_build_repo: RepositorySettings
     # Not Field(min_length=1): pydantic counts only the groups that validated, so one bad group would
     # also be reported as "no groups".
-    deployment_groups: tuple[DeploymentGroupSettings, ...]
+    deployment_groups: tuple[DeploymentGroupSettings, ...] = Field(
+        description="The groups inline; or read from deployment-groups-file (exactly one of the two)."
+    )
+    deployment_groups_file: ModuleFile | None = Field(
+        None,
+        description=(
+            "A YAML or JSON file in the module's folder holding the deployment-groups list: seedfarmer then "
+            "stores only this name, not the groups (see README 'Scale')."
+        ),
+    )
     permissions_boundary_name: IamPolicyName | None = None
     s3_access_logs_bucket_arn: S3BucketArn | None = None
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
@@ -569,14 +591,75 @@ def carried_environment(environ: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def load_settings() -> ApplicationSettings:
-    """Read and validate every input from the environment; raise :class:`SettingsError` listing all problems.
+def _groups_from_file(values: dict[str, Any], module_folder: Path) -> tuple[str | None, list[str], bool]:
+    """Put the groups ``deployment-groups-file`` names where the inline parameter would be.
 
-    Variables are read exactly as spelled (upper case), the same ones :func:`carried_environment` carries.
+    The file keeps the groups out of the module manifest seedfarmer stores in SSM (8 KB at most). Returns
+    the label for problems inside the file (parameter and file name), the problems met reading it, and
+    whether the groups are missing because of them (so they are not also reported as required).
     """
-    env = dict(os.environ)
+    given = values.get("deployment_groups_file")
+    if given is None:
+        return None, [], False
+    if "deployment_groups" in values:
+        return None, ["deployment-groups, deployment-groups-file: give one of them, not both"], False
+    try:
+        relative = TypeAdapter(ModuleFile).validate_python(given)
+    except ValidationError:
+        return None, [], True  # ModuleParameters reports the rule
+    where = f"{_parameter_name('deployment_groups_file')} {relative}"
+    groups, problem = _read_groups_file(module_folder, relative)
+    if problem:
+        return None, [f"{where}: {problem}"], True
+    values["deployment_groups"] = groups
+    return where, [], False
+
+
+def _read_groups_file(module_folder: Path, relative: str) -> tuple[Any, str | None]:
+    """The file's content, or what stops it being read."""
+    path = module_folder / relative
+    if not path.resolve().is_relative_to(module_folder.resolve()):
+        return None, f"leads outside the module's folder ({module_folder})"
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8")), None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return None, f"cannot be read in the module's folder ({module_folder}): {reason}"
+    except yaml.YAMLError as error:
+        return None, f"is not valid YAML or JSON{_yaml_problem(error)}"
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """Where and what, on one line: PyYAML's own message spans several and quotes the text."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    if mark is None or problem is None:
+        return f": {' '.join(str(error).split())}"
+    return f" (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+
+
+def _missing_parameter_hint(field: str) -> str:
+    hint = f"add it to the module's parameters, passed as {PARAMETER_PREFIX}{field.upper()}"
+    if field == "deployment_groups":
+        hint += ", or name a file holding the list with deployment-groups-file"
+    return hint
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, module_folder: Path = MODULE_FOLDER
+) -> ApplicationSettings:
+    """Read and validate every input; raise :class:`SettingsError` listing all problems.
+
+    Variables are read from ``environ`` (the process environment by default) exactly as spelled (upper
+    case), the same ones :func:`carried_environment` carries; ``deployment-groups-file`` is read from
+    ``module_folder``.
+    """
+    env = dict(os.environ if environ is None else environ)
     values, json_problems, unparsable = _parameter_values(env)
-    problems = _unknown_parameters(env) + json_problems
+    groups_label, file_problems, groups_unreadable = _groups_from_file(values, module_folder)
+    if groups_unreadable:
+        unparsable |= {"deployment_groups"}
+    problems = _unknown_parameters(env) + json_problems + file_problems
 
     parts: dict[str, Any] = {}
     sources: list[tuple[str, type[BaseModel], dict[str, Any], Any, Any]] = [
@@ -584,8 +667,8 @@ def load_settings() -> ApplicationSettings:
             "parameters",
             ModuleParameters,
             values,
-            _parameter_name,
-            lambda f: f"add it to the module's parameters, passed as {PARAMETER_PREFIX}{f.upper()}",
+            lambda f: groups_label if f == "deployment_groups" and groups_label else _parameter_name(f),
+            _missing_parameter_hint,
         ),
         (
             "seedfarmer",

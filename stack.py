@@ -8,18 +8,19 @@ per stage as CodePipeline's action limit allows, each wave opening with a prefli
 
 from __future__ import annotations
 
-import json
 import shlex
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded
+from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded, infra_pipeline
+from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
 from quotas import STAGE_ACTIONS, check_pipeline, pack
-from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType
+from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType, SettingsError
 from stages import LOG_RETENTION
 from stages.build_support import BuildSupportStack, EndpointReader
 from stages.endpoint import parse_approved_model
@@ -191,7 +192,7 @@ class MlopsCicdStack(GovernedStack):
         infra = params.infra_repo
         source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
         synth = module_synth_step(source, infra.path, settings.carried_environment)
-        self.pipeline_name = bounded(f"{settings.stack_name}-infra", CODEPIPELINE)
+        self.pipeline_name = infra_pipeline(settings.stack_name)
         tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
             self,
@@ -218,8 +219,8 @@ class MlopsCicdStack(GovernedStack):
         )
 
         self.groups: dict[str, DeploymentGroupStage] = {}
-        group_metadata: dict[str, dict[str, object]] = {}
-        for group in params.deployment_groups:
+        group_details = Construct(self, "DeploymentGroupDetail")
+        for index, group in enumerate(params.deployment_groups):
             names = group_names(settings, group)
             self.groups[group.name] = DeploymentGroupStage(
                 self,
@@ -230,7 +231,7 @@ class MlopsCicdStack(GovernedStack):
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,
             )
-            group_metadata[group.name] = _group_metadata(names, group)
+            _group_detail_parameter(group_details, settings.stack_name, index, group, names)
         self._add_group_waves(list(self.groups.values()), source, infra.path)
 
         self.pipeline.build_pipeline()
@@ -243,15 +244,14 @@ class MlopsCicdStack(GovernedStack):
             self,
             "metadata",
             description="Seedfarmer module metadata",
-            value=json.dumps(
-                {
-                    "InfraPipelineName": self.pipeline_name,
-                    "InfraPipelineArn": self.format_arn(
+            value=to_json(
+                module_metadata(
+                    stack_name=settings.stack_name,
+                    infra_pipeline_name=self.pipeline_name,
+                    infra_pipeline_arn=self.format_arn(
                         service="codepipeline", resource=self.pipeline_name, region=tooling.region
                     ),
-                    "DeploymentGroups": group_metadata,
-                },
-                sort_keys=True,
+                )
             ),
         )
 
@@ -332,18 +332,23 @@ class MlopsCicdStack(GovernedStack):
         return name
 
 
-def _group_metadata(names: GroupNames, group: DeploymentGroupSettings) -> dict[str, object]:
-    return {
-        "ModelBuildPipelineName": names.model_build_pipeline,
-        "ModelDeployPipelineName": names.model_deploy_pipeline,
-        "ApprovedModelParameterName": names.approved_model_parameter,
-        "Endpoints": {target.name: names.endpoint(target.name) for target in deploy_targets(group)},
-        "ModelPackageGroupName": names.model_package_group,
-        "ArtifactsBucketName": names.artifacts_bucket,
-        "ApprovalTopicArn": (
-            f"arn:aws:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
-        ),
-        "BuildAccount": names.build_account,
-        "BuildRegion": names.build_region,
-        "DeployAccounts": [env.account for env in group.deploy_environments],
-    }
+def _group_detail_parameter(
+    scope: Construct, stack_name: str, index: int, group: DeploymentGroupSettings, names: GroupNames
+) -> ssm.StringParameter:
+    """The group's detail in the tooling account, outside the metadata seedfarmer stores (README "Scale")."""
+    value = to_json(group_detail(names, group))
+    if len(value) > GROUP_DETAIL_LIMIT:
+        raise SettingsError(
+            [
+                f"deployment-groups[{index}] ({group.name}): its detail would be {len(value)} characters; "
+                f"its SSM parameter holds {GROUP_DETAIL_LIMIT} (fewer deploy environments fit)"
+            ]
+        )
+    return ssm.StringParameter(
+        scope,
+        group.name,
+        parameter_name=deployment_groups_path(stack_name) + group.name,
+        string_value=value,
+        tier=ssm.ParameterTier.STANDARD,
+        description=f"Deployment group {group.name}: pipelines, endpoints, registry and accounts (JSON)",
+    )

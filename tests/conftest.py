@@ -98,6 +98,20 @@ class Synth:
                     yield stack, logical_id, resource
 
 
+def group_details(synth: Synth) -> dict[str, dict[str, Any]]:
+    """Each group's detail parameter in the top stack, by group name (its value decoded)."""
+    top = synth.stack("MlopsCicd")
+    path = json.loads(top.template["Outputs"]["metadata"]["Value"])["DeploymentGroupsParameterPath"]
+    return {
+        resource["Properties"]["Name"].removeprefix(path): {
+            **resource["Properties"],
+            "Value": json.loads(resource["Properties"]["Value"]),
+        }
+        for resource in top.template["Resources"].values()
+        if resource["Type"] == "AWS::SSM::Parameter" and resource["Properties"]["Name"].startswith(path)
+    }
+
+
 def read_assembly(outdir: Path) -> Synth:
     synth = Synth(outdir)
     for manifest_file in sorted(outdir.rglob("manifest.json")):

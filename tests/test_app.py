@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import aws_cdk as cdk
 import pytest
+import yaml
 
+from app import CDK_JSON
 from seedfarmer_manifest import manifest_environment
+from settings import load_settings
+from stack import MlopsCicdStack
 from tests.conftest import ROOT, Synth, clean_environment, manifest_parameters, seedfarmer_environment
 
 
@@ -164,3 +170,66 @@ def test_cloudformation_validation_is_opt_in_and_cdk_nag_always_runs(
 
     plugins = validation_plugins(cdk.App(context=context))
     assert [type(plugin).__name__ for plugin in plugins] == expected
+
+
+CARRIED_GROUPS = {"SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS", "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"}
+
+
+def _templates(environ: dict[str, str], module_folder: Path, outdir: Path) -> dict[str, str]:
+    """Every template of the module's app, as app.build_app builds it (cdk-nag, which adds nothing, aside)."""
+    app = cdk.App(
+        context=json.loads(CDK_JSON.read_text())["context"],
+        outdir=str(outdir),
+        analytics_reporting=False,
+    )
+    MlopsCicdStack(app, "MlopsCicd", settings=load_settings(environ, module_folder=module_folder))
+    app.synth()
+    return {path.relative_to(outdir).as_posix(): path.read_text() for path in outdir.rglob("*.template.json")}
+
+
+def _without_carried_groups(template: str) -> object:
+    """The template less the pipelines' carried groups variable and the project hash CDK derives from it."""
+
+    def strip(node: object) -> object:
+        if isinstance(node, dict):
+            return {key: strip(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [
+                strip(item)
+                for item in node
+                if not (isinstance(item, dict) and item.get("Name") in CARRIED_GROUPS)
+            ]
+        if isinstance(node, str):
+            return re.sub(r'(_PROJECT_CONFIG_HASH","type":"PLAINTEXT","value":")[0-9a-f]+', r"\1", node)
+        return node
+
+    return strip(json.loads(template))
+
+
+def test_groups_from_a_file_synthesize_the_same_templates(tmp_path: Path) -> None:
+    """The file changes what seedfarmer stores, not what deploys; the pipelines carry its name instead."""
+    parameters = manifest_parameters()
+    (groups,) = [p["value"] for p in parameters if p["name"] == "deployment-groups"]
+    (tmp_path / "module").mkdir()
+    (tmp_path / "module" / "groups.yaml").write_text(yaml.safe_dump(groups))
+    inline = seedfarmer_environment(parameters)
+    from_file = {k: v for k, v in inline.items() if k != "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"}
+    from_file["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"] = "groups.yaml"
+
+    expected = _templates(inline, tmp_path / "module", tmp_path / "inline")
+    actual = _templates(from_file, tmp_path / "module", tmp_path / "file")
+
+    assert sorted(actual) == sorted(expected)
+    carrying = {
+        name for name, text in actual.items() if "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE" in text
+    }
+    # The infra pipeline and each group's deploy pipeline re-synthesize, reading the file by its name.
+    assert carrying == {
+        name for name, text in expected.items() if "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS" in text
+    }
+    assert len(carrying) == 3
+    for name in actual:
+        if name in carrying:
+            assert _without_carried_groups(actual[name]) == _without_carried_groups(expected[name]), name
+        else:
+            assert actual[name] == expected[name], name

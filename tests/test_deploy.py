@@ -13,6 +13,7 @@ from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
     Synth,
+    group_details,
 )
 
 PROD = "prod-deployment-group"
@@ -390,9 +391,8 @@ def test_infra_pipeline_deploys_no_endpoint_stack(example_synth: Synth) -> None:
     assert "endpoint" not in json.dumps(pipeline["Stages"]).lower()
 
 
-def test_metadata_names_the_deploy_pipelines_and_endpoints(example_synth: Synth) -> None:
-    metadata = json.loads(example_synth.stack("MlopsCicd").template["Outputs"]["metadata"]["Value"])
-    prod = metadata["DeploymentGroups"][PROD]
+def test_group_detail_names_the_deploy_pipelines_and_endpoints(example_synth: Synth) -> None:
+    prod = group_details(example_synth)[PROD]["Value"]
     assert prod["ModelDeployPipelineName"] == f"mlops-demo-models-sagemaker-model-cicd-{PROD}-model-deploy"
     assert set(prod["Endpoints"]) == {"prod-train-env", "prod-approval-env", "prod-env"}
     assert all(len(name) <= 63 for name in prod["Endpoints"].values())

@@ -170,6 +170,13 @@ def test_deploy_installs_then_deploys_then_converts_then_starts_pipeline(spec: A
     assert not [command for command in deploy if "|| true" in command], "no failure may be swallowed"
 
 
+def test_the_previous_deploys_metadata_is_not_carried_forward(spec: Any) -> None:
+    """Seedfarmer's post-build steps would merge it in (see benchmarks/seedfarmer_storage.py)."""
+    deploy = commands(spec, "deploy")
+    unset = deploy.index("unset SEEDFARMER_MODULE_METADATA")
+    assert unset > index_of(deploy, r"^seedfarmer metadata convert ")
+
+
 def option(arguments: list[str], flag: str) -> str:
     assert arguments.count(flag) == 1, f"{flag} once in {arguments}"
     return arguments[arguments.index(flag) + 1]

@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from names import GroupNames
 from stages.tooling import pinned_cdk_tools
-from tests.conftest import TOOLING_ACCOUNT, Synth
+from tests.conftest import TOOLING_ACCOUNT, Synth, group_details
 
 BUILD_VARIABLES = {
     "BUILD_REGION",
@@ -490,16 +490,34 @@ def test_log_groups_have_a_retention(example_synth: Synth) -> None:
     assert all("RetentionInDays" in r["Properties"] for _, _, r in groups)
 
 
-def test_metadata_output_lists_the_pipelines(example_synth: Synth) -> None:
+def test_metadata_output_names_the_infra_pipeline_and_where_the_groups_are(example_synth: Synth) -> None:
+    """Only what does not grow with the groups: seedfarmer stores it in SSM (README "Scale")."""
     outputs = example_synth.stack("MlopsCicd").template["Outputs"]
-    metadata = json.loads(outputs["metadata"]["Value"])
-    assert metadata["InfraPipelineName"] == f"{STACK_NAME}-infra"
-    groups = metadata["DeploymentGroups"]
-    assert set(groups) == {"experimenation-deployment-group", "prod-deployment-group"}
-    prod = groups["prod-deployment-group"]
+    assert json.loads(outputs["metadata"]["Value"]) == {
+        "InfraPipelineName": f"{STACK_NAME}-infra",
+        "InfraPipelineArn": f"arn:aws:codepipeline:us-east-1:{TOOLING_ACCOUNT}:{STACK_NAME}-infra",
+        "DeploymentGroupsParameterPath": f"/{STACK_NAME}/deployment-groups/",
+    }
+
+
+def test_each_group_has_its_detail_in_a_standard_ssm_parameter(example_synth: Synth) -> None:
+    details = group_details(example_synth)
+    assert set(details) == {"experimenation-deployment-group", "prod-deployment-group"}
+    assert {(d["Type"], d["Tier"]) for d in details.values()} == {("String", "Standard")}
+    prod = details["prod-deployment-group"]["Value"]
     assert prod["BuildAccount"] == "123456789015"
     assert prod["DeployAccounts"] == ["123456789016", "123456789017"]
     assert prod["ApprovalTopicArn"].startswith("arn:aws:sns:us-east-1:123456789015:")
+    assert prod["ModelBuildPipelineName"] == f"{STACK_NAME}-prod-deployment-group-model-build"
+
+
+def test_fifty_groups_get_fifty_detail_parameters_that_fit(fifty_groups_synth: Synth) -> None:
+    details = group_details(fifty_groups_synth)
+    assert sorted(details) == [f"group-{index:03d}" for index in range(50)]
+    top = fifty_groups_synth.stack("MlopsCicd").template
+    for detail in details.values():
+        assert len(json.dumps(detail["Value"], sort_keys=True)) <= 4096
+    assert len(top["Outputs"]["metadata"]["Value"]) < 300
 
 
 # Long names, a boundary, tags, a user access-log bucket and a build region unlike the tooling one.
