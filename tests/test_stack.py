@@ -635,7 +635,11 @@ def test_preprod_and_prod_build_accounts_keep_what_they_trained(example_synth: S
     for resource in retained:
         assert resource["DeletionPolicy"] == "Retain"
         assert resource["UpdateReplacePolicy"] == "Retain"
-    assert not [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
+    custom = [r for r in template["Resources"].values() if r["Type"].startswith("Custom::")]
+    # The registry cleanup is there in every type, so a type change updates it; here it never deletes.
+    assert [(r["Type"], r["Properties"]["DeleteVersionsWithStack"]) for r in custom] == [
+        ("Custom::ModelRegistryCleanup", "false")
+    ]
 
 
 def test_dev_build_accounts_clean_up_after_themselves(example_synth: Synth) -> None:
@@ -648,6 +652,7 @@ def test_dev_build_accounts_clean_up_after_themselves(example_synth: Synth) -> N
     assert "DeletionPolicy" not in resources[group_id]
     (cleanup,) = [r for r in resources.values() if r["Type"] == "Custom::ModelRegistryCleanup"]
     assert cleanup["DependsOn"] == [group_id], "emptied before CloudFormation deletes the group"
+    assert cleanup["Properties"]["DeleteVersionsWithStack"] == "true"
     assert (
         cleanup["Properties"]["ModelPackageGroupName"]
         == resources[group_id]["Properties"]["ModelPackageGroupName"]
