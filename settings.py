@@ -24,6 +24,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -40,6 +42,8 @@ APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
 APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 NO_APPROVED_MODEL = "NONE"
 STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
+PARAMETER_SIZE_LIMIT = 65_536
+"""Characters per parameter value: far above any real manifest (seedfarmer stores at most 8 KB of them)."""
 MODULE_FOLDER = Path(__file__).resolve().parent
 """Where ``deployment-groups-file`` is read: this module's folder, under seedfarmer and in the pipelines."""
 
@@ -263,9 +267,9 @@ class InfraRepositorySettings(RepositorySettings):
 class AutoScalingSettings(_Input):
     """Target tracking on invocations per instance."""
 
-    min_capacity: int = Field(ge=1, le=100)
-    max_capacity: int = Field(ge=1, le=100)
-    target_invocations_per_instance: int = Field(ge=1, le=100_000)
+    min_capacity: StrictInt = Field(ge=1, le=100)
+    max_capacity: StrictInt = Field(ge=1, le=100)
+    target_invocations_per_instance: StrictInt = Field(ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> AutoScalingSettings:
@@ -280,13 +284,13 @@ class EndpointSettings(_Input):
     """How one environment serves the approved model."""
 
     instance_type: InstanceType = "ml.m5.xlarge"
-    initial_instance_count: int = Field(1, ge=1, le=100)
+    initial_instance_count: StrictInt = Field(1, ge=1, le=100)
     auto_scaling: AutoScalingSettings | None = None
-    data_capture_percentage: int = Field(0, ge=0, le=100)
-    data_capture_expiry_days: int | None = Field(None, ge=1, le=36500)
+    data_capture_percentage: StrictInt = Field(0, ge=0, le=100)
+    data_capture_expiry_days: StrictInt | None = Field(None, ge=1, le=36500)
     """Captured data (and its noncurrent versions) expire after this many days; 30 in dev, never elsewhere."""
-    vpc: bool = True
-    network_isolation: bool = True
+    vpc: StrictBool = True
+    network_isolation: StrictBool = True
     """The model container gets no network access; off for containers that fetch code or packages at start."""
     subnet_ids_parameter: SsmParameterName | None = None
     security_group_id_parameter: SsmParameterName | None = None
@@ -299,7 +303,7 @@ class DeployEnvironmentSettings(_Input):
     account: AccountId
     type: EnvironmentType
     endpoint: EndpointSettings = EndpointSettings()
-    require_approval: bool | None = None
+    require_approval: StrictBool | None = None
 
     @property
     def needs_approval(self) -> bool:
@@ -563,12 +567,26 @@ def _parameter_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[
         if field not in STRUCTURED_PARAMETERS:
             values[field] = environ[variable]
             continue
+        text = environ[variable]
         try:
-            values[field] = json.loads(environ[variable])
-        except ValueError as error:
-            problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {error}")
+            if len(text) > PARAMETER_SIZE_LIMIT:
+                raise ValueError(f"{len(text)} characters, at most {PARAMETER_SIZE_LIMIT} are read")
+            values[field] = json.loads(text, object_pairs_hook=unique_keys)
+        except (ValueError, RecursionError, MemoryError) as error:
+            reason = "nested too deeply" if isinstance(error, RecursionError) else str(error) or "too large"
+            problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {reason}")
             unparsable.add(field)
     return values, problems, frozenset(unparsable)
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different: with a repeated key, which value counts is a guess."""
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise ValueError(f"duplicate key {key!r}")
+        document[key] = value
+    return document
 
 
 def _prefixed(environ: Mapping[str, str], prefix: str, model: type[BaseModel]) -> dict[str, str]:

@@ -53,6 +53,7 @@ from settings import (
     DeployEnvironmentSettings,
     EnvironmentType,
     SettingsError,
+    unique_keys,
 )
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, logical_id
@@ -215,12 +216,14 @@ def parse_approved_model(raw: str | None) -> ApprovedModel | None:
         except (binascii.Error, UnicodeDecodeError):
             raise SettingsError([f"{where}{expected}; neither valid JSON nor base64 of it"]) from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as error:
         raise SettingsError(
             [f"{where}{expected}; not valid JSON ({error.msg} at position {error.pos})"]
         ) from None
-    except (RecursionError, MemoryError, ValueError) as error:
+    except ValueError as error:
+        raise SettingsError([f"{where}{expected}; {error}"]) from None
+    except (RecursionError, MemoryError) as error:
         raise SettingsError(
             [f"{where}{expected}; cannot be parsed ({type(error).__name__}: nested too deeply or too large)"]
         ) from None

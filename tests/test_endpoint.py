@@ -287,6 +287,7 @@ def _with(**changes: object) -> str:
         ("x" * 4097, "got 4097 characters, more than 4096"),
         (_with(imageUri="x" * 5000), "characters, more than 4096"),
         ("[]", "must be a JSON object, got list"),
+        ('{"imageUri": "a", "imageUri": "b"}', "duplicate key 'imageUri'"),
         ('"arn:aws:sagemaker:eu-west-1:222222222222:model-package/g/1"', "must be a JSON object, got str"),
         (_with(modelDataUrl=None), "missing modelDataUrl"),
         (_with(extra="x"), "unknown key 'extra'"),

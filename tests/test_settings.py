@@ -1050,3 +1050,60 @@ def test_inline_groups_and_a_file_are_mutually_exclusive(tmp_path: Path) -> None
     with pytest.raises(SettingsError) as caught:
         load_settings(environ, module_folder=tmp_path)
     assert caught.value.problems == ["deployment-groups, deployment-groups-file: give one of them, not both"]
+
+
+# --- strict values, duplicate keys, sizes and nesting (seedfarmer JSON-encodes every non-string value) ---
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "problem"),
+    [
+        (
+            f"{ENDPOINT}.initialInstanceCount",
+            "2",
+            f"{ENDPOINT}.initialInstanceCount: must be a whole number, got '2'",
+        ),
+        (
+            f"{ENDPOINT}.initialInstanceCount",
+            True,
+            f"{ENDPOINT}.initialInstanceCount: must be a whole number, got True",
+        ),
+        (
+            f"{ENDPOINT}.dataCapturePercentage",
+            2.5,
+            f"{ENDPOINT}.dataCapturePercentage: must be a whole number, got 2.5",
+        ),
+        (f"{ENDPOINT}.vpc", "true", f"{ENDPOINT}.vpc: must be true or false, got 'true'"),
+        (f"{ENDPOINT}.networkIsolation", 1, f"{ENDPOINT}.networkIsolation: must be true or false, got 1"),
+        (f"{B0}.requireApproval", "yes", f"{B0}.requireApproval: must be true or false, got 'yes'"),
+    ],
+)
+def test_counts_and_booleans_take_only_their_json_type(
+    env: pytest.MonkeyPatch, path: str, value: Any, problem: str
+) -> None:
+    edit(env, path, value)
+    assert problems() == [problem]
+
+
+def test_a_repeated_key_is_an_error_naming_it(env: pytest.MonkeyPatch) -> None:
+    env.setenv(variable("infra-repo"), '{"host": "codecommit", "name": "a", "name": "b"}')
+    (problem,) = problems()
+    assert problem.startswith("infra-repo: is not valid JSON (SEEDFARMER_PARAMETER_INFRA_REPO)")
+    assert problem.endswith("duplicate key 'name'")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "at most 65536 are read"),
+        ("[" * 20_000 + "]" * 20_000, "nested too deeply"),
+    ],
+)
+def test_oversized_or_deeply_nested_values_are_one_line_not_a_traceback(
+    env: pytest.MonkeyPatch, text: str, reason: str
+) -> None:
+    env.setenv(variable("tags"), text)
+    (problem,) = problems()
+    assert problem.startswith("tags: is not valid JSON (SEEDFARMER_PARAMETER_TAGS): ")
+    assert reason in problem
+    assert "\n" not in problem
