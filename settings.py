@@ -10,6 +10,8 @@ everywhere. Every problem is reported as one line naming the parameter and the p
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 import re
@@ -75,13 +77,67 @@ def _matching(pattern: str, rule: str) -> AfterValidator:
 
 
 AccountId = Annotated[str, _matching(r"\d{12}", "must be 12 digits")]
-Region = Annotated[
-    str,
-    _matching(
-        r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}",
-        "must be an AWS region such as us-east-1",
-    ),
-]
+_REGION_SHAPE = _matching(
+    r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}", "must be an AWS region such as us-east-1"
+)
+# What each role's region must offer (botocore's endpoint data, pinned with boto3: no list kept by hand).
+BUILD_REGION_SERVICES = {
+    "sagemaker": "SageMaker",
+    "sns": "SNS",
+    "events": "EventBridge",
+    "s3": "S3",
+    "kms": "KMS",
+    "sqs": "SQS",
+    "ecr": "ECR",
+    "lambda": "Lambda",
+}
+TOOLING_REGION_SERVICES = {
+    "codepipeline": "CodePipeline",
+    "codebuild": "CodeBuild",
+    "lambda": "Lambda",
+    "ssm": "Systems Manager",
+    "s3": "S3",
+    "kms": "KMS",
+    "sqs": "SQS",
+}
+
+
+@functools.cache
+def regions_offering(service: str) -> frozenset[str]:
+    """The aws partition's regions where botocore's endpoint data lists ``service``."""
+    return frozenset(_botocore().get_available_regions(service, partition_name="aws"))
+
+
+@functools.cache
+def _botocore() -> Any:
+    import botocore.session  # noqa: PLC0415 - only when a region is checked
+
+    return botocore.session.get_session()
+
+
+def _offering(services: Mapping[str, str]) -> AfterValidator:
+    """A region of the aws partition where every one of ``services`` is offered, or one clear line."""
+
+    def check(value: str) -> str:
+        if _OTHER_PARTITION.fullmatch(value):
+            partition = _botocore().get_partition_for_region(value)
+            raise ValueError(f"is in the {partition} partition; the module supports the aws partition only")
+        everywhere = frozenset.union(*(regions_offering(service) for service in services))
+        if value not in everywhere:
+            closest = difflib.get_close_matches(value, sorted(everywhere), n=1)
+            hint = f"; closest: {closest[0]!r}" if closest else ""
+            raise ValueError(f"is not an AWS region botocore knows{hint}")
+        missing = [label for service, label in services.items() if value not in regions_offering(service)]
+        if missing:
+            raise ValueError(f"does not offer {', '.join(missing)} (botocore's endpoint data)")
+        return value
+
+    return AfterValidator(check)
+
+
+_OTHER_PARTITION = re.compile(r"(cn|us-gov|us-iso[a-z]?|eu-isoe|eusc)-[a-z]+-\d{1,2}", re.ASCII)
+BuildRegion = Annotated[str, _REGION_SHAPE, _offering(BUILD_REGION_SERVICES)]
+ToolingRegion = Annotated[str, _REGION_SHAPE, _offering(TOOLING_REGION_SERVICES)]
 # Group and environment names become parts of stack, stage, role and bucket names; names.bounded collapses
 # runs of hyphens, so 'a--b' would name the same resources as 'a-b'.
 ResourceName = Annotated[
@@ -316,7 +372,7 @@ class DeployEnvironmentSettings(_Input):
 class BuildEnvironmentSettings(DeployEnvironmentSettings):
     """The account (and region) where a group's models are trained and registered."""
 
-    region: Region
+    region: BuildRegion
 
 
 class DeploymentGroupSettings(_Input):
@@ -415,7 +471,7 @@ class ToolingEnvironment(_FromEnvironment):
     model_config = SettingsConfigDict(env_prefix=CDK_PREFIX, extra="ignore", frozen=True)
 
     account: AccountId
-    region: Region
+    region: ToolingRegion
 
 
 class ApplicationSettings(BaseModel):

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from settings import (
+    TOOLING_REGION_SERVICES,
     ApplicationSettings,
     AutoScalingSettings,
     EndpointSettings,
@@ -21,6 +22,7 @@ from settings import (
     SettingsError,
     carried_environment,
     load_settings,
+    regions_offering,
 )
 
 # The README example.
@@ -237,10 +239,7 @@ def _group(settings: ApplicationSettings, index: int = 0) -> Any:
         (f"{G0}.name", "a" * 64, lambda s: _group(s).name, None),
         (f"{G0}.name", "Group-2-B", lambda s: _group(s).name, None),
         (f"{B0}.name", "Train1", lambda s: _group(s).build_environment.name, None),
-        (f"{B0}.region", "us-gov-west-1", lambda s: _group(s).build_environment.region, None),
-        (f"{B0}.region", "cn-northwest-1", lambda s: _group(s).build_environment.region, None),
         (f"{B0}.region", "ap-southeast-5", lambda s: _group(s).build_environment.region, None),
-        (f"{B0}.region", "us-isob-east-1", lambda s: _group(s).build_environment.region, None),
         (f"{B0}.type", "prod", lambda s: _group(s).build_environment.type, EnvironmentType.PROD),
         (f"{B0}.account", "000000000000", lambda s: _group(s).build_environment.account, None),
         (f"{G0}.deployEnvironments", REMOVE, lambda s: _group(s).deploy_environments, ()),
@@ -1107,3 +1106,30 @@ def test_oversized_or_deeply_nested_values_are_one_line_not_a_traceback(
     assert problem.startswith("tags: is not valid JSON (SEEDFARMER_PARAMETER_TAGS): ")
     assert reason in problem
     assert "\n" not in problem
+
+
+@pytest.mark.parametrize(
+    ("region", "problem"),
+    [
+        ("eu-wset-1", "is not an AWS region botocore knows; closest: 'eu-west-1'"),
+        ("us-gov-west-1", "is in the aws-us-gov partition; the module supports the aws partition only"),
+        ("cn-northwest-1", "is in the aws-cn partition; the module supports the aws partition only"),
+        ("us-isob-east-1", "is in the aws-iso-b partition; the module supports the aws partition only"),
+    ],
+)
+def test_regions_are_checked_against_botocores_endpoint_data(
+    env: pytest.MonkeyPatch, region: str, problem: str
+) -> None:
+    edit(env, f"{B0}.region", region)
+    assert problems() == [f"{B0}.region: {problem}, got {region!r}"]
+
+
+def test_the_tooling_region_must_offer_the_pipelines(env: pytest.MonkeyPatch) -> None:
+    """CodeBuild and CodePipeline are offered in fewer regions than SageMaker (botocore's data)."""
+
+    everywhere = frozenset.union(*(regions_offering(s) for s in TOOLING_REGION_SERVICES))
+    lacking = sorted(everywhere - regions_offering("codepipeline"))
+    assert lacking, "botocore lists a region without CodePipeline"
+    env.setenv("CDK_DEFAULT_REGION", lacking[0])
+    (problem,) = problems()
+    assert problem.startswith("CDK_DEFAULT_REGION: does not offer CodePipeline")
