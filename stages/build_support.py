@@ -28,7 +28,7 @@ from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, GroupNames
 from stages.functions import module_function
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, bucket_access, logical_id
-from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
+from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket, removal_policy
 
 APPROVAL_EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 
@@ -50,7 +50,7 @@ _STUDIO_CORS = s3.CorsRule(
 
 @dataclass(frozen=True)
 class EndpointReader:
-    """An endpoint execution role in another account, which must read this group's model artifacts."""
+    """The endpoint execution role of one of the group's environments, which reads its model artifacts."""
 
     account: str
     role_name: str
@@ -228,7 +228,7 @@ class BuildSupportStack(GovernedStack):
                     max_image_age=cdk.Duration.days(14),
                 )
             ],
-            removal_policy=cdk.RemovalPolicy.RETAIN if self.retain else cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(self.retain),
             empty_on_delete=not self.retain,
         )
         if readers:
@@ -247,7 +247,7 @@ class BuildSupportStack(GovernedStack):
         return repository
 
     def _model_registry(self, names: GroupNames, readers: list[str]) -> sagemaker.CfnModelPackageGroup:
-        """The group's registry; the tooling and deploy accounts may read it and build models from it."""
+        """The group's registry; the deploy accounts may read it and build models from it."""
         group_arn = self.format_arn(
             service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
         )
@@ -659,7 +659,7 @@ class BuildSupportStack(GovernedStack):
             encryption_master_key=key,
             enforce_ssl=True,
             retention_period=cdk.Duration.days(14),
-            removal_policy=cdk.RemovalPolicy.RETAIN if self.retain else cdk.RemovalPolicy.DESTROY,
+            removal_policy=removal_policy(self.retain),
         )
         acknowledge(queue, {"SQS3": "This queue is itself the dead-letter queue of the approval rule."})
         return queue

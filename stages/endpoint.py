@@ -100,8 +100,9 @@ _MODEL_PACKAGE_ARN = re.compile(
     r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)",
     re.ASCII,
 )
-# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag | @digest]
+# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag | @digest], at most 255 characters
 _ECR_IMAGE = re.compile(
+    r"(?=.{1,255}\Z)"
     rf"(?P<account>\d{{12}})\.dkr\.ecr(?:-fips)?\.(?P<region>{_REGION})\.amazonaws\.com(?:\.cn)?/"
     r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
     r"(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?",
@@ -186,7 +187,7 @@ def _problems(document: object) -> list[str]:
         value = document[key]
         if not isinstance(value, str) or not value:
             problems.append(f"{key} must be a non-empty string, got {_echo(value)}")
-        elif not pattern.fullmatch(value) or (key == "imageUri" and len(value) > 255):
+        elif not pattern.fullmatch(value):
             problems.append(f"{key} {rule}, got {_echo(value)}")
     return problems
 

@@ -10,7 +10,8 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 
-def _removal(retain: bool) -> cdk.RemovalPolicy:
+def removal_policy(retain: bool) -> cdk.RemovalPolicy:
+    """Kept with whatever it holds, or deleted with its stack."""
     return cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
 
 
@@ -23,7 +24,7 @@ def customer_managed_key(
         construct_id,
         description=description,
         enable_key_rotation=True,
-        removal_policy=_removal(retain),
+        removal_policy=removal_policy(retain),
         pending_window=None if retain else cdk.Duration.days(7),
     )
 
@@ -45,7 +46,7 @@ def access_logs_bucket(
         block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
-        removal_policy=_removal(retain),
+        removal_policy=removal_policy(retain),
         auto_delete_objects=not retain,
     )
     bucket.add_to_resource_policy(
@@ -93,6 +94,6 @@ def encrypted_bucket(
         versioned=True,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix=logs_prefix,
-        removal_policy=_removal(retain),
+        removal_policy=removal_policy(retain),
         auto_delete_objects=not retain,
     )

@@ -303,6 +303,10 @@ def _with(**changes: object) -> str:
         ),
         (_with(modelDataUrl="/tmp/model.tar.gz"), "modelDataUrl must be an s3:// or https:// URL"),
         (_with(imageUri="an image"), "imageUri must be an Amazon ECR image URI"),
+        (
+            _with(imageUri=f"{IMAGE_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{'r' * 220}:1"),
+            "imageUri must be an Amazon ECR image URI",
+        ),
     ],
 )
 def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
