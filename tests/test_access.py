@@ -453,6 +453,37 @@ def test_the_execution_role_pulls_from_the_model_image_repository(world: World, 
         allowed(world, Request(EXECUTION_ROLE, action, repository))
 
 
+def test_the_access_role_pushes_only_to_the_model_image_repository(world: World, build_support: str) -> None:
+    """The buildspec may build a custom inference image; tags are immutable, so a pushed one stays."""
+    repository = model_image_repository(world, build_support)
+    for action in (
+        "ecr:InitiateLayerUpload",
+        "ecr:UploadLayerPart",
+        "ecr:CompleteLayerUpload",
+        "ecr:PutImage",
+    ):
+        allowed(world, Request(ACCESS_ROLE, action, repository))
+    another = f"arn:aws:ecr:{REGION}:{BUILD}:repository/someone-elses-images"
+    denied(world, Request(ACCESS_ROLE, "ecr:PutImage", another))
+    denied(world, Request(EXECUTION_ROLE, "ecr:PutImage", repository))
+
+
+def test_the_execution_role_lets_sagemaker_encrypt_job_volumes(world: World, artifacts_key: str) -> None:
+    """SageMaker creates a grant on the volume key for the job, as the caller (the execution role).
+
+    KMS sets kms:GrantIsForAWSResource to true when an AWS service integrated with KMS calls CreateGrant
+    on the caller's behalf, and to false when the caller calls it itself (KMS Developer Guide,
+    "AWS KMS condition keys": https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+    """
+    by_sagemaker = {"kms:GrantIsForAWSResource": "true"}
+    allowed(world, Request(EXECUTION_ROLE, "kms:CreateGrant", artifacts_key, by_sagemaker))
+    denied(
+        world,
+        Request(EXECUTION_ROLE, "kms:CreateGrant", artifacts_key, {"kms:GrantIsForAWSResource": "false"}),
+    )
+    denied(world, Request(ACCESS_ROLE, "kms:CreateGrant", artifacts_key, by_sagemaker))
+
+
 @pytest.mark.parametrize("role", [ACCESS_ROLE, EXECUTION_ROLE], ids=["access-role", "execution-role"])
 def test_no_build_role_can_approve(world: World, role: str) -> None:
     """Approval belongs to people (issue 10 item 2): no role approves or creates an approved version."""
