@@ -41,7 +41,8 @@ from stages.tooling import (
     BUILD_IMAGE,
     RUNTIMES,
     PipelineArtifactStore,
-    complete_cross_region_support,
+    acknowledge_replication,
+    artifact_buckets,
     grant_connection_use,
     in_folder,
     module_synth_step,
@@ -204,12 +205,18 @@ class MlopsCicdStack(GovernedStack):
             "InfraPipeline",
             pipeline_name=self.pipeline_name,
             pipeline_type=cdk.aws_codepipeline.PipelineType.V2,
-            artifact_bucket=store.bucket,
             synth=synth,
             self_mutation=True,
             cli_version=tools.cli,
             cdk_assets_cli_version=tools.assets,
-            # Used for the cross-region replication buckets CDK adds; our own bucket has its own key.
+            # The stage stacks of every group go to its build region, through that region's bucket.
+            **artifact_buckets(
+                self,
+                store,
+                (group.build_environment.region for group in params.deployment_groups),
+                governance,
+            ),
+            # Cross-account deploys read artifacts with the buckets' own keys; none is CDK's.
             cross_account_keys=True,
             enable_key_rotation=True,
             code_build_defaults=pipelines.CodeBuildOptions(
@@ -244,7 +251,7 @@ class MlopsCicdStack(GovernedStack):
         grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
-        complete_cross_region_support(self.pipeline.pipeline, governance)
+        acknowledge_replication(self.pipeline.pipeline)
         cdk.CfnOutput(
             self,
             "metadata",

@@ -44,7 +44,8 @@ from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
 from stages.tooling import (
     PipelineArtifactStore,
-    complete_cross_region_support,
+    acknowledge_replication,
+    artifact_buckets,
     grant_connection_use,
     module_synth_step,
     pinned_cdk_tools,
@@ -176,8 +177,8 @@ class ModelDeployStack(GovernedStack):
             pipeline_type=codepipeline.PipelineType.V2,
             # Two approvals deploy one after the other, the later last.
             execution_mode=codepipeline.ExecutionMode.QUEUED,
-            artifact_bucket=store.bucket,
-            # For the replication buckets CDK adds in other regions; our own bucket has its own key.
+            # Endpoint stages run in the build region, through that region's bucket.
+            **artifact_buckets(self, store, [names.build_region], governance),
             cross_account_keys=True,
             enable_key_rotation=True,
             restart_execution_on_update=False,
@@ -222,7 +223,7 @@ class ModelDeployStack(GovernedStack):
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
-        complete_cross_region_support(base, governance)
+        acknowledge_replication(base)
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
 

@@ -673,11 +673,16 @@ _NAME_PROPERTIES = (
 )
 
 
-def test_every_retained_fixed_name_is_checked_before_a_redeploy(example_synth: Synth) -> None:
+@pytest.mark.parametrize("synth_name", ["example_synth", "long_names_synth"])
+def test_every_retained_fixed_name_is_checked_before_a_redeploy(
+    synth_name: str, request: pytest.FixtureRequest
+) -> None:
     """A kept resource under a fixed name makes the next deploy after a destroy fail with "already exists".
 
     Each must be one the wave's preflight looks for (it names what is in the way), or have a generated name.
+    The long-names synth has a second region, so its pipelines have artifact replication stacks.
     """
+    example_synth: Synth = request.getfixturevalue(synth_name)
     template = example_synth.stack("MlopsCicd").template
     preflight = " ".join(
         json.dumps(r["Properties"]["Source"]["BuildSpec"])
@@ -700,3 +705,30 @@ def test_every_retained_fixed_name_is_checked_before_a_redeploy(example_synth: S
         if not isinstance(found[1], str) or found[1] not in preflight
     }
     assert unchecked == {}
+
+
+def test_artifact_replication_goes_with_the_module(long_names_synth: Synth) -> None:
+    """Copies of pipeline artifacts in another region: emptied and deleted, so a redeploy finds no bucket."""
+    support = {
+        stack.stack_name: stack
+        for stack in long_names_synth.stacks.values()
+        if "-support-" in stack.stack_name
+    }
+    # The infra pipeline's and the eu-west-1 group's deploy pipeline's, in that region, tooling account.
+    assert len(support) == 2
+    for stack in support.values():
+        assert (stack.account, stack.region) == (TOOLING_ACCOUNT, "eu-west-1")
+        assert stack.stack_name.endswith("-support-eu-west-1")
+        assert len(stack.stack_name) <= 128
+        resources = stack.template["Resources"].values()
+        buckets = [r for r in resources if r["Type"] == "AWS::S3::Bucket"]
+        assert len(buckets) == 2  # the replication bucket and its access logs
+        assert all(r["DeletionPolicy"] == "Delete" for r in resources if "DeletionPolicy" in r)
+        emptied = {
+            r["Properties"]["BucketName"]["Ref"]
+            for r in resources
+            if r["Type"] == "Custom::S3AutoDeleteObjects"
+        }
+        assert len(emptied) == 2
+        keys = [r for r in resources if r["Type"] == "AWS::KMS::Key"]
+        assert [k["Properties"]["EnableKeyRotation"] for k in keys] == [True]
