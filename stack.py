@@ -197,7 +197,7 @@ class MlopsCicdStack(GovernedStack):
 
         infra = params.infra_repo
         source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
-        synth = module_synth_step(source, infra.path, settings.carried_environment)
+        synth = module_synth_step(source, infra.path, settings.carried_environment, cache_bucket=store.bucket)
         self.pipeline_name = infra_pipeline(settings.stack_name)
         tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(

@@ -169,6 +169,7 @@ class ModelDeployStack(GovernedStack):
             },
             guards=(NO_MODEL_GUARD, FRESH_LOOKUPS),
             role_policy_statements=_lookup_statements(group, names),
+            cache_bucket=store.bucket,
         )
         base = codepipeline.Pipeline(
             self,

@@ -65,15 +65,31 @@ def in_folder(path: str, *parts: str) -> str:
     return "/".join(p for p in (path.strip("/"), *parts) if p and p != ".")
 
 
+# Where pip and npm keep downloads in CodeBuild's standard images (builds run as root). The synth steps
+# keep them between runs in an S3 cache ("Build caching in AWS CodeBuild", CodeBuild User Guide), so a run
+# installs from the cache instead of PyPI and npm. https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html
+SYNTH_CACHE_PATHS = ("/root/.cache/pip/**/*", "/root/.npm/**/*")
+SYNTH_BUILD_SPEC = codebuild.BuildSpec.from_object(
+    {
+        "phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}},
+        "cache": {"paths": list(SYNTH_CACHE_PATHS)},
+    }
+)
+SYNTH_CACHE_PREFIX = "synth-cache"
+
+
 def synth_commands(path: str, *guards: str) -> list[str]:
-    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI."""
+    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI.
+
+    The CLI comes from the module's own lock file (``npm ci``), the version the user tested with.
+    """
     commands = [] if path in {".", ""} else [f"cd {in_folder(path)}"]
     return [
         *commands,
         *guards,
         "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
-        "cdk synth",
+        "npm ci --no-audit --no-fund",
+        "npx cdk synth",
     ]
 
 
@@ -85,8 +101,13 @@ def module_synth_step(
     guards: tuple[str, ...] = (),
     variables: Mapping[str, codebuild.BuildEnvironmentVariable] | None = None,
     role_policy_statements: Sequence[iam.PolicyStatement] = (),
+    cache_bucket: s3.IBucket,
 ) -> pipelines.CodeBuildStep:
-    """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it."""
+    """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it.
+
+    Its pip and npm downloads are cached in the pipeline's own artifact bucket (``cache_bucket``), whose
+    objects the step may already read and write.
+    """
     return pipelines.CodeBuildStep(
         "Synth",
         input=source,
@@ -96,7 +117,8 @@ def module_synth_step(
         build_environment=codebuild.BuildEnvironment(
             build_image=BUILD_IMAGE, environment_variables=dict(variables or {})
         ),
-        partial_build_spec=RUNTIMES,
+        partial_build_spec=SYNTH_BUILD_SPEC,
+        cache=codebuild.Cache.bucket(cache_bucket, prefix=SYNTH_CACHE_PREFIX),
         role_policy_statements=list(role_policy_statements) or None,
     )
 

@@ -116,7 +116,7 @@ def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_with
         'if [ "${APPROVED_MODEL_INFO:-NONE}" = "NONE" ]; then echo "No model version'
     )
     assert commands[0].endswith("exit 1; fi")
-    assert commands[-1] == "cdk synth"
+    assert commands[-1] == "npx cdk synth"
 
 
 def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(example_synth: Synth) -> None:
@@ -125,7 +125,7 @@ def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(e
     (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
     commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     # A cached cdk.context.json in the infra repository would pin yesterday's subnets.
-    assert commands.index("rm -f cdk.context.json") < commands.index("cdk synth")
+    assert commands.index("rm -f cdk.context.json") < commands.index("npx cdk synth")
     role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
     statements = [
         s

@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from names import GroupNames
 from stages.tooling import pinned_cdk_tools
-from tests.conftest import TOOLING_ACCOUNT, Synth, group_details
+from tests.conftest import ROOT, TOOLING_ACCOUNT, Synth, group_details
 
 BUILD_VARIABLES = {
     "BUILD_REGION",
@@ -131,9 +131,40 @@ def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> 
     buildspec = json.loads(projects[0]["Source"]["BuildSpec"])
     assert buildspec["phases"]["build"]["commands"] == [
         "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
-        "cdk synth",
+        "npm ci --no-audit --no-fund",
+        "npx cdk synth",
     ]
+
+
+def test_synth_steps_start_warm_from_a_cache_in_their_own_artifact_bucket(example_synth: Synth) -> None:
+    """pip's and npm's downloads survive between runs, in the bucket the step already reads and writes."""
+    synths = [
+        (stack, r["Properties"])
+        for stack, _, r in example_synth.resources("AWS::CodeBuild::Project")
+        if "npx cdk synth" in json.dumps(r["Properties"]["Source"])
+    ]
+    assert len(synths) == 3  # the infra pipeline's and each group's deploy pipeline's
+    for stack, project in synths:
+        (bucket,) = [
+            k
+            for k, r in stack.template["Resources"].items()
+            if k.startswith("ArtifactStoreBucket") and r["Type"] == "AWS::S3::Bucket"
+        ]
+        assert project["Cache"] == {
+            "Location": {"Fn::Join": ["/", [{"Ref": bucket}, "synth-cache"]]},
+            "Type": "S3",
+        }
+        buildspec = json.loads(project["Source"]["BuildSpec"])
+        assert buildspec["cache"]["paths"] == ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
+        assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+
+
+def test_the_synths_cli_is_the_lock_files_which_is_the_pinned_version() -> None:
+    """``npm ci`` installs exactly what package-lock.json says; it must agree with package.json's pin."""
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    tools = pinned_cdk_tools()
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == tools.cli
+    assert lock["packages"]["node_modules/cdk-assets"]["version"] == tools.assets
 
 
 def test_every_cdk_tool_a_pipeline_installs_is_the_pinned_version(example_synth: Synth) -> None:
@@ -152,7 +183,7 @@ def test_every_cdk_tool_a_pipeline_installs_is_the_pinned_version(example_synth:
                     assert at, f"{where} installs {package} unpinned"
                     assert version == pinned.get(name), f"{where} installs {package}"
                     installed.setdefault(name, []).append(where)
-    assert set(installed) == set(pinned), "the synth, self-mutation and asset steps were all found"
+    assert set(installed) == set(pinned), "the self-mutation and asset steps were all found"
     assert any("SelfMutation" in where for where in installed["aws-cdk"])
 
 
