@@ -232,6 +232,15 @@ class EnvironmentType(StrEnum):
     PROD = "prod"
 
 
+class DeployOrder(StrEnum):
+    """How a deploy pipeline orders its environments after an approval."""
+
+    BY_TYPE = "byType"
+    """One stage per environment type, dev -> preprod -> prod, its environments side by side."""
+    SEQUENTIAL = "sequential"
+    """One stage per environment, one after another (the build environment first)."""
+
+
 class _Input(BaseModel):
     """Manifest values: camelCase keys, unknown keys rejected so a typo never passes silently."""
 
@@ -382,6 +391,7 @@ class DeploymentGroupSettings(_Input):
     source_branch: BranchName
     build_environment: BuildEnvironmentSettings
     deploy_environments: tuple[DeployEnvironmentSettings, ...] = ()
+    deploy_order: DeployOrder = DeployOrder.BY_TYPE
 
     @model_validator(mode="after")
     def _environment_names_unique(self) -> DeploymentGroupSettings:

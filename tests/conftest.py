@@ -259,6 +259,8 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
             {
                 "name": "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X",
                 "sourceBranch": "feature/long-branch",
+                # Today's shape before waves: one stage per environment, each behind its approval.
+                "deployOrder": "sequential",
                 "buildEnvironment": {
                     "name": "Build-Env-With-A-Long-Name",
                     "account": "123456789012",
@@ -278,6 +280,10 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
                     "region": "us-east-1",
                     "type": "dev",
                 },
+                # Long names side by side in one wave.
+                "deployEnvironments": [
+                    {"name": "Deploy-Env-With-A-Long-Name-Too", "account": "123456789014", "type": "dev"},
+                ],
             },
         ],
     },

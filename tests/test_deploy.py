@@ -41,14 +41,39 @@ def deploy_pipeline(synth: Synth, group: str) -> dict[str, Any]:
     return properties
 
 
-def test_one_endpoint_stage_per_target_build_account_first(example_synth: Synth) -> None:
-    stages = [s["Name"] for s in deploy_pipeline(example_synth, PROD)["Stages"]]
-    assert stages == [
-        "Source",
-        "Build",
-        f"{PROD}-prod-train-env",
-        f"{PROD}-prod-approval-env",
-        f"{PROD}-prod-env",
+def stage_members(pipeline: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each stage's name and what its actions do: ``Approve``, or ``<mode> <stack name>``."""
+    return [
+        (
+            stage["Name"],
+            sorted(
+                f"{a['Configuration']['ActionMode']} {a['Configuration']['StackName']}"
+                if a["ActionTypeId"]["Provider"] == "CloudFormation"
+                else a["Name"]
+                for a in stage["Actions"]
+            ),
+        )
+        for stage in pipeline["Stages"]
+    ]
+
+
+def deploys(*stack_names: str) -> list[str]:
+    return sorted(
+        f"{mode} {name}" for name in stack_names for mode in ("CHANGE_SET_REPLACE", "CHANGE_SET_EXECUTE")
+    )
+
+
+def test_environments_of_one_type_deploy_side_by_side_dev_preprod_prod(example_synth: Synth) -> None:
+    """One endpoint update takes minutes: a wave per type, not a stage per environment."""
+    prod = {env: s.stack_name for env, s in endpoint_stacks(example_synth, PROD).items()}
+    assert stage_members(deploy_pipeline(example_synth, PROD))[2:] == [
+        ("preprod", deploys(prod["prod-train-env"], prod["prod-approval-env"])),
+        # CDK Pipelines names a wave of one stage after that stage.
+        (f"{PROD}-prod-env", ["Approve", *deploys(prod["prod-env"])]),
+    ]
+    experiment = {env: s.stack_name for env, s in endpoint_stacks(example_synth, EXPERIMENT).items()}
+    assert stage_members(deploy_pipeline(example_synth, EXPERIMENT))[2:] == [
+        ("dev", deploys(*experiment.values()))
     ]
     placement = {env: (s.account, s.region) for env, s in endpoint_stacks(example_synth, PROD).items()}
     assert placement == {
@@ -58,9 +83,26 @@ def test_one_endpoint_stage_per_target_build_account_first(example_synth: Synth)
     }
 
 
+def test_sequential_order_keeps_one_stage_per_environment_build_first(long_names_synth: Synth) -> None:
+    group = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X"
+    stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, group).items()}
+    assert stage_members(deploy_pipeline(long_names_synth, group))[2:] == [
+        (f"{group}-Build-Env-With-A-Long-Name", ["Approve", *deploys(stacks["Build-Env-With-A-Long-Name"])]),
+        (
+            f"{group}-Deploy-Env-With-A-Long-Name-Too",
+            ["Approve", *deploys(stacks["Deploy-Env-With-A-Long-Name-Too"])],
+        ),
+    ]
+    side_by_side = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-Y"
+    stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, side_by_side).items()}
+    assert stage_members(deploy_pipeline(long_names_synth, side_by_side))[2:] == [
+        ("dev", deploys(*stacks.values()))
+    ]
+
+
 def test_endpoint_actions_deploy_through_the_target_accounts_bootstrap_roles(example_synth: Synth) -> None:
     stages = deploy_pipeline(example_synth, PROD)["Stages"]
-    prod = next(s for s in stages if s["Name"].endswith("-prod-env"))
+    prod = next(s for s in stages if s["Name"] == f"{PROD}-prod-env")
     deploys = [a for a in prod["Actions"] if a["ActionTypeId"]["Provider"] == "CloudFormation"]
     assert deploys
     for action in deploys:
