@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -37,13 +38,14 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from names import CLOUDFORMATION_STACK, cross_region_support_stack
+
 PARAMETER_PREFIX = "SEEDFARMER_PARAMETER_"
 SEEDFARMER_PREFIX = "SEEDFARMER_"
 CDK_PREFIX = "CDK_DEFAULT_"
 APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
 APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 NO_APPROVED_MODEL = "NONE"
-STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
 PARAMETER_SIZE_LIMIT = 65_536
 """Characters per parameter value: far above any real manifest (seedfarmer stores at most 8 KB of them)."""
 MODULE_FOLDER = Path(__file__).resolve().parent
@@ -209,11 +211,67 @@ SeedFarmerName = Annotated[
 ]
 
 
-TagKey = Annotated[
-    str,
-    _matching(r"(?s)(?![aA][wW][sS]:).{1,128}", "must be 1-128 characters and not start with 'aws:'"),
-]
-TagValue = Annotated[str, Field(max_length=256)]
+MODULE_TAG_KEYS = ("SeedFarmerProjectName", "SeedFarmerDeploymentName", "SeedFarmerModuleName")
+"""Tags the module puts on every stack and resource (modulestack.yaml's grants select pipelines by them)."""
+CDK_TAG_KEYS = ("aws-cdk:auto-delete-objects",)
+"""Tags CDK adds itself: on every bucket it empties before deleting (dev build accounts, tooling logs)."""
+RESOURCE_TAG_LIMITS = {
+    # User tags per resource, as each service documents it (tags starting with aws: do not count); every
+    # kind the synthesized templates tag is listed (tests/test_stack.py checks), and the stacks themselves.
+    "AWS::CloudFormation::Stack": 50,
+    "AWS::ApplicationAutoScaling::ScalableTarget": 50,
+    "AWS::CloudWatch::Alarm": 50,
+    "AWS::CodeBuild::Project": 50,
+    "AWS::CodePipeline::Pipeline": 50,
+    "AWS::ECR::Repository": 50,
+    "AWS::Events::Rule": 50,
+    "AWS::IAM::Role": 50,
+    "AWS::KMS::Key": 50,
+    "AWS::Lambda::Function": 50,
+    "AWS::Logs::LogGroup": 50,
+    "AWS::S3::Bucket": 50,
+    "AWS::SNS::Topic": 50,
+    "AWS::SQS::Queue": 50,
+    "AWS::SSM::Parameter": 50,
+    "AWS::SageMaker::Endpoint": 50,
+    "AWS::SageMaker::EndpointConfig": 50,
+    "AWS::SageMaker::Model": 50,
+    "AWS::SageMaker::ModelPackageGroup": 50,
+}
+TAGS_LIMIT = min(RESOURCE_TAG_LIMITS.values()) - len(MODULE_TAG_KEYS) - len(CDK_TAG_KEYS)
+"""The user's tags that fit beside the module's and CDK's on every resource the module tags (46)."""
+
+
+def _tag_text(*, key: bool) -> AfterValidator:
+    """AWS's common tag alphabet: letters, digits and spaces of any script, and ``_ . : / = + - @``.
+
+    Values may not be empty either: they are CloudFormation stack tags too, which need 1-256 characters.
+    """
+    limit = 128 if key else 256
+
+    def check(value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        odd = sorted({c for c in value if unicodedata.category(c)[0] not in "LNZ" and c not in "_.:/=+-@"})
+        if odd:
+            shown = ", ".join(repr(c) for c in odd[:5])
+            raise ValueError(
+                "may hold only letters, digits, spaces and _ . : / = + - @ (AWS's tag characters), "
+                f"not {shown}"
+            )
+        if key and value[:4].lower() == "aws:":
+            raise ValueError("must not start with 'aws:' (reserved for AWS)")
+        if key and value in MODULE_TAG_KEYS + CDK_TAG_KEYS:
+            raise ValueError("is a tag the module or CDK sets itself")
+        return value
+
+    return AfterValidator(check)
+
+
+TagKey = Annotated[str, _tag_text(key=True)]
+TagValue = Annotated[str, _tag_text(key=False)]
 
 
 def _repeated(named: list[tuple[str, str]]) -> str:
@@ -441,6 +499,17 @@ class ModuleParameters(_FromEnvironment):
     s3_access_logs_bucket_arn: S3BucketArn | None = None
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
 
+    @field_validator("tags", mode="after")
+    @classmethod
+    def _tags_fit_every_resource(cls, tags: dict[str, str]) -> dict[str, str]:
+        if len(tags) > TAGS_LIMIT:
+            raise ValueError(
+                f"{len(tags)} tags given, at most {TAGS_LIMIT} fit: every resource also carries the "
+                f"module's {len(MODULE_TAG_KEYS)} and CDK's {len(CDK_TAG_KEYS)}, and AWS allows "
+                f"{min(RESOURCE_TAG_LIMITS.values())} per resource"
+            )
+        return tags
+
     @field_validator("deployment_groups", mode="after")
     @classmethod
     def _group_names_unique(
@@ -487,6 +556,15 @@ class ApplicationSettings(BaseModel):
     """What a deploy pipeline's synth read from its group's SSM parameter; None before any approval."""
     approved_model_group: str | None = None
     """The one deployment group ``approved_model_info`` belongs to."""
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """What every stack and resource carries: the module's own tags, then the user's (other keys)."""
+        sf = self.seedfarmer
+        module = dict(
+            zip(MODULE_TAG_KEYS, (sf.project_name, sf.deployment_name, sf.module_name), strict=True)
+        )
+        return {**module, **self.parameters.tags}
 
     @property
     def stack_name(self) -> str:
@@ -769,14 +847,12 @@ def load_settings(
             skip = unparsable if key == "parameters" else frozenset()
             problems += _problems(error, name_of, missing_hint, skip)
     if "seedfarmer" in parts:
-        sf = parts["seedfarmer"]
-        stack_name = f"{sf.project_name}-{sf.deployment_name}-{sf.module_name}"
-        if len(stack_name) > STACK_NAME_LIMIT:
-            problems.append(
-                "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
-                f"'<project>-<deployment>-<module>' would be {len(stack_name)} characters; "
-                f"CloudFormation allows at most {STACK_NAME_LIMIT}"
-            )
+        problems += _stack_name_problems(
+            parts["seedfarmer"],
+            parts.get("parameters"),
+            parts.get("tooling"),
+            groups_label or _parameter_name("deployment_groups"),
+        )
     info, group = _approved_model(env, parts.get("parameters"), problems)
     if problems:
         raise SettingsError(problems)
@@ -786,6 +862,51 @@ def load_settings(
         approved_model_info=info,
         approved_model_group=group,
     )
+
+
+_STACK_NAME_VARIABLES = "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME"
+
+
+def _stack_name_problems(
+    seedfarmer: SeedFarmerContext,
+    parameters: ModuleParameters | None,
+    tooling: ToolingEnvironment | None,
+    groups_where: str,
+) -> list[str]:
+    """The top stack's name and those of CDK's cross-region support stacks, which are never shortened.
+
+    The top stack is named exactly as ``seedfarmer metadata convert`` expects; CDK names the infra
+    pipeline's replication stack for each build region other than the tooling region after it and would
+    fail inside the synth on a name over CloudFormation's limit. The stage stacks are shortened to fit.
+    """
+    stack_name = f"{seedfarmer.project_name}-{seedfarmer.deployment_name}-{seedfarmer.module_name}"
+    if not stack_name[0].isalpha():
+        return [
+            "SEEDFARMER_PROJECT_NAME: must start with a letter: it begins the stack name "
+            "'<project>-<deployment>-<module>', and CloudFormation stack names do, "
+            f"got {seedfarmer.project_name!r}"
+        ]
+    if len(stack_name) > CLOUDFORMATION_STACK:
+        return [
+            f"{_STACK_NAME_VARIABLES}: the stack name '<project>-<deployment>-<module>' would be "
+            f"{len(stack_name)} characters; CloudFormation allows at most {CLOUDFORMATION_STACK}"
+        ]
+    if parameters is None or tooling is None:
+        return []
+    first_group_in: dict[str, int] = {}
+    for index, group in enumerate(parameters.deployment_groups):
+        first_group_in.setdefault(group.build_environment.region, index)
+    problems = []
+    for region, index in first_group_in.items():
+        support = cross_region_support_stack(stack_name, region)
+        if region != tooling.region and len(support) > CLOUDFORMATION_STACK:
+            problems.append(
+                f"{_STACK_NAME_VARIABLES}: the stack name '<project>-<deployment>-<module>' is "
+                f"{len(stack_name)} characters; with {groups_where}[{index}].buildEnvironment.region "
+                f"{region!r} (not the tooling region) CDK adds the stack '<stack name>-support-{region}', "
+                f"{len(support)} characters, and CloudFormation allows at most {CLOUDFORMATION_STACK}"
+            )
+    return problems
 
 
 def _approved_model(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from names import CLOUDFORMATION_STACK, STACK_NAME, cross_region_support_stack
 from settings import (
     TOOLING_REGION_SERVICES,
     ApplicationSettings,
@@ -93,7 +94,8 @@ POLICY_ARN = "must be an IAM policy ARN such as arn:aws:iam::123456789012:policy
 BUCKET_ARN = "must be an S3 bucket ARN such as arn:aws:s3:::my-access-logs"
 INSTANCE = "must be a SageMaker instance type such as ml.m5.xlarge"
 SSM = "must be an SSM parameter name such as /my-project/vpc/sg/id"
-TAG_KEY = "key must be 1-128 characters and not start with 'aws:'"
+TAG_KEY = "key must not start with 'aws:' (reserved for AWS)"
+TAG_CHARACTERS = "may hold only letters, digits, spaces and _ . : / = + - @ (AWS's tag characters)"
 UNKNOWN = "unknown key (check its spelling)"
 KNOWN = (
     "known: infra-repo, model-build-repo, deployment-groups, deployment-groups-file, "
@@ -266,7 +268,7 @@ def _group(settings: ApplicationSettings, index: int = 0) -> Any:
         ("tags", {}, lambda s: s.parameters.tags, None),
         (
             "tags",
-            {"CostCenter": "ml-4242", "k" * 128: "v" * 256, "empty": ""},
+            {"CostCenter": "ml-4242", "k" * 128: "v" * 256, "Équipe données": "Zürich 東京 a.b:c/d=e+f@h_i"},
             lambda s: s.parameters.tags,
             None,
         ),
@@ -527,7 +529,21 @@ def test_good_context_values_are_accepted(
         ("tags", {"aws:cost": "x"}, f"tags['aws:cost']: {TAG_KEY}"),
         ("tags", {"AWS:Cost": "x"}, f"tags['AWS:Cost']: {TAG_KEY}"),
         ("tags", {"": "x"}, "tags['']: key must not be empty"),
-        ("tags", {"k" * 129: "x"}, f"tags[{'k' * 129!r}]: {TAG_KEY}"),
+        ("tags", {"k" * 129: "x"}, f"tags[{'k' * 129!r}]: key must be at most 128 characters"),
+        ("tags", {"team": ""}, "tags['team']: must not be empty"),
+        ("tags", {"cost;center": "x"}, f"tags['cost;center']: key {TAG_CHARACTERS}, not ';'"),
+        ("tags", {"team": "a\nb*"}, f"tags['team']: {TAG_CHARACTERS}, not '\\n', '*', got 'a\\nb*'"),
+        (
+            "tags",
+            {"SeedFarmerModuleName": "x"},
+            "tags['SeedFarmerModuleName']: key is a tag the module or CDK sets itself",
+        ),
+        (
+            "tags",
+            {f"k{i}": "v" for i in range(47)},
+            "tags: 47 tags given, at most 46 fit: every resource also carries the module's 3 and CDK's 1, "
+            "and AWS allows 50 per resource",
+        ),
         (
             "tags",
             {"team": "v" * 257},
@@ -839,6 +855,41 @@ def test_stack_name_beyond_cloudformations_limit_is_reported(env: pytest.MonkeyP
     assert problems() == [
         "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
         "'<project>-<deployment>-<module>' would be 129 characters; CloudFormation allows at most 128"
+    ]
+
+
+def _stack_name_of(env: pytest.MonkeyPatch, length: int) -> None:
+    env.setenv("SEEDFARMER_MODULE_NAME", "m" * (length - len("mlops-demo-")))
+
+
+def test_cdks_cross_region_support_stack_name_is_checked_before_synth(env: pytest.MonkeyPatch) -> None:
+    """A build region other than the tooling region adds '<stack>-support-<region>', never shortened."""
+    _stack_name_of(env, 128)
+    # Every group builds in the tooling region: no support stack.
+    assert load_settings().stack_name == f"mlops-demo-{'m' * 117}"
+    edit(env, f"{G1}.buildEnvironment.region", "eu-west-1")
+    assert problems() == [
+        "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
+        "'<project>-<deployment>-<module>' is 128 characters; with "
+        "deployment-groups[1].buildEnvironment.region 'eu-west-1' (not the tooling region) "
+        "CDK adds the stack '<stack name>-support-eu-west-1', "
+        "146 characters, and CloudFormation allows at most 128"
+    ]
+    _stack_name_of(env, 128 - len("-support-eu-west-1"))
+    assert load_settings().parameters.deployment_groups[1].build_environment.region == "eu-west-1"
+
+
+def test_stage_stacks_leave_room_for_cdks_support_stack_in_any_region() -> None:
+    """Stage stacks are shortened to STACK_NAME, so a deploy pipeline's support stack always fits."""
+    longest = max(regions_offering("sagemaker"), key=len)
+    assert len(cross_region_support_stack("s" * STACK_NAME, longest)) <= CLOUDFORMATION_STACK
+
+
+def test_a_project_name_must_start_the_stack_name_with_a_letter(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SEEDFARMER_PROJECT_NAME", "42-mlops")
+    assert problems() == [
+        "SEEDFARMER_PROJECT_NAME: must start with a letter: it begins the stack name "
+        "'<project>-<deployment>-<module>', and CloudFormation stack names do, got '42-mlops'"
     ]
 
 
