@@ -625,13 +625,74 @@ _PLAIN: dict[str, str] = {
 }
 
 
+def _places_of_keys() -> dict[str, list[str]]:
+    """Every key the input takes, with the places it belongs, as the README's tables name them."""
+    places: dict[str, list[str]] = {}
+    models: list[tuple[type[BaseModel], str]] = [
+        (ModuleParameters, "the module's parameters"),
+        (InfraRepositorySettings, "infra-repo"),
+        (DeploymentGroupSettings, "a deployment group"),
+        (BuildEnvironmentSettings, "buildEnvironment"),
+        (DeployEnvironmentSettings, "deployEnvironments[i]"),
+        (EndpointSettings, "endpoint"),
+        (AutoScalingSettings, "endpoint.autoScaling"),
+    ]
+    for model, place in models:
+        for field in model.model_fields:
+            key = _parameter_name(field) if model is ModuleParameters else to_camel(field)
+            places.setdefault(key, []).append(place)
+    return places
+
+
+# Why a key that belongs elsewhere is not taken here, where the reason is not obvious.
+_WHY_ELSEWHERE = {
+    "region": "deploy environments serve from their group's build region",
+    "branch": "the model-build repository's branches are the groups' sourceBranch",
+}
+
+
+def _unknown_key(key: object) -> str:
+    """An unknown key: a key of another place says where it belongs, a near miss says what was meant."""
+    places = _places_of_keys()
+    if isinstance(key, str) and key in places:
+        why = f"; {_WHY_ELSEWHERE[key]}" if key in _WHY_ELSEWHERE else ""
+        return f"not a key here: it belongs in {' or '.join(places[key])}{why}"
+    if isinstance(key, str):
+        camel = to_camel(key.replace("-", "_"))
+        if camel != key and camel in places:
+            return f"unknown key: keys inside values are camelCase ({camel!r})"
+    return "unknown key (check its spelling)"
+
+
+def _unquoted(given: object, field: object) -> str | None:
+    """What YAML made of a value that should have been quoted, e.g. an account read as an (octal) number."""
+    if isinstance(given, bool):
+        return (
+            f"must be a string: quote it; YAML read it as {str(given).lower()} "
+            "(unquoted yes, no, on, off, true and false are booleans to YAML)"
+        )
+    if field != "account" or not isinstance(given, int | float):
+        return None
+    quote = "must be a string of 12 digits: quote it"
+    if isinstance(given, int) and given >= 0 and len(str(given)) == 12:
+        return f"{quote} ('{given}'); YAML read it as the number {given}"
+    if isinstance(given, int) and given >= 0 and len(f"0{given:o}") == 12:
+        return f"{quote} ('0{given:o}'); YAML read an unquoted 0{given:o} as the octal number {given}"
+    return f"{quote}; YAML read it as the number {given!r}"
+
+
 def _describe(error: Mapping[str, Any], *, echo: bool = True) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    loc = tuple(error.get("loc") or ())
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "unknown key (check its spelling)"
+        return _unknown_key(loc[-1] if loc else None)
+    if kind == "string_type":
+        unquoted = _unquoted(error.get("input"), loc[-1] if loc else None)
+        if unquoted:
+            return unquoted
     if kind in _PLAIN:
         message = _PLAIN[kind]
     elif kind == "too_short" and ctx.get("min_length") == 1:
@@ -767,13 +828,38 @@ def _groups_from_file(values: dict[str, Any], module_folder: Path) -> tuple[str 
     return where, [], False
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML whose mappings never repeat a key: PyYAML would silently keep the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<' merges another mapping in; its keys may be overridden on purpose
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in first_line
+            except TypeError:
+                continue  # an unhashable key: the base class says so
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (first on line {first_line[key]})",
+                    key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_groups_file(module_folder: Path, relative: str) -> tuple[Any, str | None]:
     """The file's content, or what stops it being read."""
     path = module_folder / relative
     if not path.resolve().is_relative_to(module_folder.resolve()):
         return None, f"leads outside the module's folder ({module_folder})"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), None
+        # A SafeLoader: constructs plain data only, as yaml.safe_load does.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader), None
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return None, f"cannot be read in the module's folder ({module_folder}): {reason}"

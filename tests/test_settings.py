@@ -373,7 +373,12 @@ def test_good_context_values_are_accepted(
         # model-build-repo
         ("model-build-repo.host", "svn", f"model-build-repo.host: must be {HOSTS}, got 'svn'"),
         ("model-build-repo.name", REMOVE, "model-build-repo.name: is required"),
-        ("model-build-repo.branch", "main", f"model-build-repo.branch: {UNKNOWN}"),
+        (
+            "model-build-repo.branch",
+            "main",
+            "model-build-repo.branch: not a key here: it belongs in infra-repo; the model-build repository's "
+            "branches are the groups' sourceBranch",
+        ),
         # deployment-groups
         ("deployment-groups", [], "deployment-groups: must list at least one deployment group"),
         ("deployment-groups", {}, "deployment-groups: must be a list ([...])"),
@@ -391,14 +396,47 @@ def test_good_context_values_are_accepted(
         (f"{B1}.account", "1234567890123", f"{B1}.account: {ACCOUNT}, got '1234567890123'"),
         (f"{B1}.account", "12345678901a", f"{B1}.account: {ACCOUNT}, got '12345678901a'"),
         (f"{B1}.account", "١٢٣٤٥٦٧٨٩٠١٢", f"{B1}.account: {ACCOUNT}, got '١٢٣٤٥٦٧٨٩٠١٢'"),
-        (f"{B1}.account", 123456789012, f"{B1}.account: must be a string (in quotes), got 123456789012"),
+        (
+            f"{B1}.account",
+            123456789012,
+            f"{B1}.account: must be a string of 12 digits: quote it ('123456789012'); "
+            "YAML read it as the number 123456789012",
+        ),
+        (
+            f"{B1}.account",
+            yaml.safe_load("012345670123"),
+            f"{B1}.account: must be a string of 12 digits: quote it ('012345670123'); "
+            "YAML read an unquoted 012345670123 as the octal number 1402433619",
+        ),
+        (
+            f"{B1}.account",
+            12345,
+            f"{B1}.account: must be a string of 12 digits: quote it; YAML read it as the number 12345",
+        ),
+        (
+            "tags",
+            yaml.safe_load("{team: on}"),
+            "tags['team']: must be a string: quote it; YAML read it as true "
+            "(unquoted yes, no, on, off, true and false are booleans to YAML)",
+        ),
         (f"{G0}.deployEnvironments[1].account", "", f"{G0}.deployEnvironments[1].account: must not be empty"),
         (f"{G0}.deployEnvironments[1].account", REMOVE, f"{G0}.deployEnvironments[1].account: is required"),
         (f"{B0}.region", "useast1", f"{B0}.region: {REGION}, got 'useast1'"),
         (f"{B0}.region", "US-EAST-1", f"{B0}.region: {REGION}, got 'US-EAST-1'"),
         (f"{B0}.region", "us-east", f"{B0}.region: {REGION}, got 'us-east'"),
         (f"{B0}.region", REMOVE, f"{B0}.region: is required"),
-        (f"{G0}.deployEnvironments[0].region", "us-east-1", f"{G0}.deployEnvironments[0].region: {UNKNOWN}"),
+        (
+            f"{G0}.deployEnvironments[0].region",
+            "us-east-1",
+            f"{G0}.deployEnvironments[0].region: not a key here: it belongs in buildEnvironment; "
+            "deploy environments serve from their group's build region",
+        ),
+        (
+            f"{G0}.deployEnvironments[0].instanceType",
+            "ml.m5.large",
+            f"{G0}.deployEnvironments[0].instanceType: not a key here: it belongs in endpoint",
+        ),
+        (f"{G0}.tags", {}, f"{G0}.tags: not a key here: it belongs in the module's parameters"),
         (f"{B0}.type", "staging", f"{B0}.type: {TYPE}, got 'staging'"),
         (f"{B0}.type", "Prod", f"{B0}.type: {TYPE}, got 'Prod'"),
         (f"{G1}.deployEnvironments[0].type", REMOVE, f"{G1}.deployEnvironments[0].type: is required"),
@@ -446,7 +484,11 @@ def test_good_context_values_are_accepted(
             ]
         ),
         (f"{G0}.sourceBrnach", "dev", "deployment-groups[0].sourceBrnach: unknown key (check its spelling)"),
-        (f"{G0}.source_branch", "dev", f"{G0}.source_branch: {UNKNOWN}"),
+        (
+            f"{G0}.source_branch",
+            "dev",
+            f"{G0}.source_branch: unknown key: keys inside values are camelCase ('sourceBranch')",
+        ),
         (f"{G0}.buildEnvironment", REMOVE, f"{G0}.buildEnvironment: is required"),
         (f"{G0}.deployEnvironments", {}, f"{G0}.deployEnvironments: must be a list ([...])"),
         (
@@ -1048,6 +1090,45 @@ def test_groups_from_a_file_load_as_the_inline_ones(tmp_path: Path, suffix: str)
     # The pipelines' synths read the same file from the infra repository, by the same name.
     assert from_file.carried_environment[variable("deployment-groups-file")] == f"config/groups.{suffix}"
     assert variable("deployment-groups") not in from_file.carried_environment
+
+
+DUPLICATED = """\
+- name: dev-group
+  sourceBranch: dev
+  buildEnvironment: {name: train, account: '123456789012', region: us-east-1, type: dev}
+  sourceBranch: main
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (DUPLICATED, "(line 4, column 3): key 'sourceBranch' given twice (first on line 2)"),
+        (
+            '[{"name": "a", "name": "b"}]',
+            "(line 1, column 16): key 'name' given twice (first on line 1)",
+        ),
+    ],
+)
+def test_a_key_given_twice_in_the_file_is_an_error_naming_it(tmp_path: Path, text: str, where: str) -> None:
+    """PyYAML itself keeps the last value of a repeated key without a word."""
+    (tmp_path / "groups.yaml").write_text(text)
+    assert file_problems(tmp_path, "groups.yaml") == [
+        f"deployment-groups-file groups.yaml: is not valid YAML or JSON {where}"
+    ]
+
+
+def test_a_merge_key_may_override_what_it_merges(tmp_path: Path) -> None:
+    """'<<' is how YAML shares settings; a key beside it overrides the merged one on purpose."""
+    (tmp_path / "groups.yaml").write_text(
+        "- name: dev-group\n"
+        "  sourceBranch: dev\n"
+        "  buildEnvironment:\n"
+        "    <<: &env {name: train, account: '123456789012', region: us-east-1, type: dev}\n"
+        "    name: build\n"
+    )
+    settings = load_settings(file_environment("groups.yaml"), module_folder=tmp_path)
+    assert settings.parameters.deployment_groups[0].build_environment.name == "build"
 
 
 def test_a_problem_inside_the_file_names_the_file_and_the_path_in_it(tmp_path: Path) -> None:
