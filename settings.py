@@ -149,12 +149,12 @@ ResourceName = Annotated[
         "must be 1-64 letters, digits or single hyphens, start with a letter and not end with a hyphen",
     ),
 ]
-# The rules of `git check-ref-format --branch`.
+# The rules of `git check-ref-format --branch`; and text that UTF-8 can encode (no lone surrogates).
 BranchName = Annotated[
     str,
     _matching(
         r"(?![-/])(?!(@|HEAD)$)(?!.*(\.\.|//|@\{))(?!(.*/)?\.)(?!.*\.lock(/|$))(?!.*[/.]$)"
-        r"[^\s~^:?*\[\\\x00-\x1f\x7f]{1,255}",
+        r"[^\s~^:?*\[\\\x00-\x1f\x7f\ud800-\udfff]{1,255}",
         "must be a git branch name: no spaces, '~', '^', ':', '?', '*', '[', '\\', '..', '//' or '@{', "
         "no part starting with '.' or ending with '.lock', not starting with '-' or '/', "
         "not ending with '/' or '.', not '@' or 'HEAD'",
@@ -591,8 +591,8 @@ def _location(
     for index, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
-        elif keyed and index == 0:
-            path += f"[{part!r}]"
+        elif (keyed and index == 0) or not part.isprintable():
+            path += f"[{part!r}]"  # a user's map key, or one that would not print as it is
         elif part:
             # Defaults validated in place are located by field name; the user wrote camelCase. An
             # unknown key is shown exactly as written.
@@ -606,12 +606,15 @@ def _echo(given: object) -> str:
     text = repr(given)
     if isinstance(given, str) and len(given) > _ECHO_LIMIT:
         text = f"{given[:_ECHO_LIMIT]!r}... ({len(given)} characters)"
+    elif len(text) > _ECHO_LIMIT:  # a number of thousands of digits
+        text = f"{text[:_ECHO_LIMIT]}... ({len(text)} characters)"
     return text
 
 
 # pydantic's wording for the types of error a manifest can produce, in the manifest's terms.
 _PLAIN: dict[str, str] = {
     "string_type": "must be a string (in quotes)",
+    "string_unicode": "must be valid Unicode text (it holds a lone surrogate, as undecodable bytes become)",
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
@@ -771,7 +774,42 @@ def _parameter_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[
             reason = "nested too deeply" if isinstance(error, RecursionError) else str(error) or "too large"
             problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {reason}")
             unparsable.add(field)
+            continue
+        if (undecodable := _lone_surrogate(values[field])) is not None:
+            loc, given = undecodable
+            label = _location(_parameter_name(field), loc, keyed=field in _MAP_PARAMETERS, field_names=False)
+            problems.append(f"{label}: {_PLAIN['string_unicode']}, got {_echo(given)}")
+            unparsable.add(field)
     return values, problems, frozenset(unparsable)
+
+
+def _lone_surrogate(document: object) -> tuple[tuple[int | str, ...], str] | None:
+    """Where a decoded JSON value holds text UTF-8 cannot encode, and that text; None if nowhere.
+
+    A JSON escape of half a surrogate pair, or bytes of the environment that were not UTF-8, give such
+    text; pydantic would show it as a replacement character, so it is found first and shown escaped.
+    Iterative: the value may be deep.
+    """
+    stack: list[tuple[tuple[int | str, ...], object]] = [((), document)]
+    while stack:
+        loc, value = stack.pop()
+        items: list[tuple[int | str, object]] = []
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return loc, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    return (*loc, key), key
+                items.append((key, item))
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        stack.extend(((*loc, key), item) for key, item in reversed(items))
+    return None
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
