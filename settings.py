@@ -48,6 +48,10 @@ APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 NO_APPROVED_MODEL = "NONE"
 PARAMETER_SIZE_LIMIT = 65_536
 """Characters per parameter value: far above any real manifest (seedfarmer stores at most 8 KB of them)."""
+GROUPS_FILE_SIZE_LIMIT = 1_048_576
+"""Bytes of ``deployment-groups-file`` read: fifty groups take about 16 KB."""
+PROBLEMS_SHOWN = 25
+"""Lines of problems reported at most: a list of thousands of bad items says so in one line."""
 MODULE_FOLDER = Path(__file__).resolve().parent
 """Where ``deployment-groups-file`` is read: this module's folder, under seedfarmer and in the pipelines."""
 
@@ -896,6 +900,9 @@ def _read_groups_file(module_folder: Path, relative: str) -> tuple[Any, str | No
     if not path.resolve().is_relative_to(module_folder.resolve()):
         return None, f"leads outside the module's folder ({module_folder})"
     try:
+        size = path.stat().st_size
+        if size > GROUPS_FILE_SIZE_LIMIT:
+            return None, f"is {size:,} bytes; at most {GROUPS_FILE_SIZE_LIMIT:,} are read"
         # A SafeLoader: constructs plain data only, as yaml.safe_load does.
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader), None
     except (OSError, UnicodeDecodeError) as error:
@@ -903,6 +910,8 @@ def _read_groups_file(module_folder: Path, relative: str) -> tuple[Any, str | No
         return None, f"cannot be read in the module's folder ({module_folder}): {reason}"
     except yaml.YAMLError as error:
         return None, f"is not valid YAML or JSON{_yaml_problem(error)}"
+    except (RecursionError, MemoryError):
+        return None, "cannot be read: nested too deeply or too large"
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -978,6 +987,12 @@ def load_settings(
             groups_label or _parameter_name("deployment_groups"),
         )
     info, group = _approved_model(env, parts.get("parameters"), problems)
+    if len(problems) > PROBLEMS_SHOWN:
+        hidden = len(problems) - PROBLEMS_SHOWN + 1
+        problems = [
+            *problems[: PROBLEMS_SHOWN - 1],
+            f"{hidden} more problems not shown: fix those above first",
+        ]
     if problems:
         raise SettingsError(problems)
     return ApplicationSettings(

@@ -23,7 +23,14 @@ from typing import Any, NamedTuple
 import boto3
 import pytest
 
-from settings import PARAMETER_SIZE_LIMIT, TAGS_LIMIT, SettingsError, load_settings
+from settings import (
+    GROUPS_FILE_SIZE_LIMIT,
+    PARAMETER_SIZE_LIMIT,
+    PROBLEMS_SHOWN,
+    TAGS_LIMIT,
+    SettingsError,
+    load_settings,
+)
 from stages.endpoint import APPROVED_MODEL_INFO_LIMIT, parse_approved_model
 from tests.conftest import manifest_parameters, seedfarmer_environment
 
@@ -363,6 +370,8 @@ def _context_cases() -> Iterator[tuple[str, Case]]:
     env = environment(base)
     env["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUP"] = "[]"
     yield "unknown-parameter", Case("deployment-group", env, "unknown parameter")
+    many = environment(_with("deployment-groups", [1] * 20_000))
+    yield "many-problems", Case("deployment-groups[0]", many, "must be an object")
     long_name = environment(base, SEEDFARMER_MODULE_NAME="m" * 118)
     yield (
         "stack-name",
@@ -380,6 +389,9 @@ def _context_cases() -> Iterator[tuple[str, Case]]:
 
 
 SETTINGS_CASES = dict(_settings_cases())
+
+
+MORE = re.compile(r"\d+ more problems not shown: fix those above first")
 
 
 def _ancestors(field: str) -> set[str]:
@@ -412,6 +424,9 @@ def test_every_malformed_input_is_one_clear_line_per_problem(name: str) -> None:
         load_settings(case.environ, module_folder=Path(__file__).parent)
     problems = caught.value.problems
     assert problems, "a settings error lists its problems"
+    assert len(problems) <= PROBLEMS_SHOWN
+    if MORE.fullmatch(problems[-1]):
+        problems = problems[:-1]
     for problem in problems:
         assert "\n" not in problem, problem
         assert "\r" not in problem, problem
@@ -426,6 +441,50 @@ def test_every_malformed_input_is_one_clear_line_per_problem(name: str) -> None:
     assert named, f"no problem names {case.field} or what holds it: {problems}"
     if case.expect:
         assert any(case.expect in p for p in named), f"{case.expect!r} not in {named}"
+
+
+GROUP_YAML = """\
+- name: g
+  sourceBranch: main
+  buildEnvironment: {name: b, account: '123456789012', region: us-east-1, type: dev}
+"""
+_TEN = ", ".join
+BOMB = (  # each anchor ten times the one before: 10,000 values from a few lines, if aliases were expanded
+    GROUP_YAML
+    + f"  deployEnvironments: [[&a [{_TEN(['x'] * 10)}], "
+    + ", ".join(f"&{b} [{_TEN([f'*{a}'] * 10)}]" for a, b in zip("abc", "bcd", strict=True))
+    + f"]]\n- name: h\n  sourceBranch: main\n  deployEnvironments: [{_TEN(['*d'] * 10)}]\n"
+)
+GROUPS_FILES: dict[str, tuple[bytes, str]] = {
+    "duplicate-key": ((GROUP_YAML + "  sourceBranch: dev\n").encode(), "key 'sourceBranch' given twice"),
+    "octal-account": (GROUP_YAML.replace("'123456789012'", "012345670123").encode(), "octal number"),
+    "tab-indent": (GROUP_YAML.replace("  sourceBranch", "\tsourceBranch").encode(), "not valid YAML"),
+    "not-utf8": (GROUP_YAML.encode() + b"# \xff\xfe\n", "cannot be read"),
+    "too-large": (b"#" * (GROUPS_FILE_SIZE_LIMIT + 1), "at most 1,048,576 are read"),
+    "alias-bomb": (BOMB.encode(), "must be an object"),
+    "cycle": (b"- &g\n  name: g\n  deployEnvironments: [*g]\n", "is required"),
+    "mapping": (b"groups: []\n", "must be a list"),
+    "empty": (b"", "must be a list"),
+    "tagged": (b"- !!python/object:os.system {}\n", "not valid YAML"),
+    "deep": (b"[" * 1200 + b"]" * 1200, "nested too deeply"),  # past Python's recursion limit
+}
+
+
+@pytest.mark.parametrize("name", list(GROUPS_FILES))
+def test_every_malformed_groups_file_is_one_clear_line_per_problem(tmp_path: Path, name: str) -> None:
+    content, expect = GROUPS_FILES[name]
+    (tmp_path / "groups.yaml").write_bytes(content)
+    env = environment({k: v for k, v in BASE.items() if k != "deployment-groups"})
+    env["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"] = "groups.yaml"
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env, module_folder=tmp_path)
+    problems = caught.value.problems
+    assert 0 < len(problems) <= PROBLEMS_SHOWN
+    for problem in problems if not MORE.fullmatch(problems[-1]) else problems[:-1]:
+        assert problem.startswith("deployment-groups-file groups.yaml"), problem
+        assert "\n" not in problem
+        assert len(problem) < 700
+    assert expect in problems[0]
 
 
 # --- APPROVED_MODEL_INFO, as the deploy pipeline's synth reads it ---------------------------------------
