@@ -15,6 +15,12 @@ import yaml
 
 from names import CLOUDFORMATION_STACK, STACK_NAME, cross_region_support_stack
 from settings import (
+    GROUPS_FILE_SIZE_LIMIT,
+    MODULE_TAG_KEYS,
+    PARAMETER_SIZE_LIMIT,
+    PROBLEMS_SHOWN,
+    RESOURCE_TAG_LIMITS,
+    TAGS_LIMIT,
     TOOLING_REGION_SERVICES,
     ApplicationSettings,
     AutoScalingSettings,
@@ -1265,3 +1271,18 @@ def test_the_tooling_region_must_offer_the_pipelines(env: pytest.MonkeyPatch) ->
     env.setenv("CDK_DEFAULT_REGION", lacking[0])
     (problem,) = problems()
     assert problem.startswith("CDK_DEFAULT_REGION: does not offer CodePipeline")
+
+
+def test_readme_states_each_limit_the_settings_enforce() -> None:
+    """The parameter table and its notes say the numbers the code holds; a changed limit fails here."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `")}
+    assert f"at most {TAGS_LIMIT}:" in rows["`tags`"]
+    assert f"{len(MODULE_TAG_KEYS)} `SeedFarmer*Name` tags" in rows["`tags`"]
+    assert f"all allow {min(RESOURCE_TAG_LIMITS.values())}" in rows["`tags`"]
+    assert GROUPS_FILE_SIZE_LIMIT == 2**20
+    assert "at most 1 MB" in rows["`deployment-groups-file`"]
+    assert f"read up to\n{PARAMETER_SIZE_LIMIT:,} characters" in readme
+    assert f"at most {CLOUDFORMATION_STACK} characters" in readme
+    assert f"shortened to {STACK_NAME}" in readme
+    assert f"At most {PROBLEMS_SHOWN} lines are printed" in readme
