@@ -632,6 +632,7 @@ _PLAIN: dict[str, str] = {
 }
 
 
+@functools.cache
 def _places_of_keys() -> dict[str, list[str]]:
     """Every key the input takes, with the places it belongs, as the README's tables name them."""
     places: dict[str, list[str]] = {}
