@@ -1013,11 +1013,12 @@ def _stack_name_problems(
     tooling: ToolingEnvironment | None,
     groups_where: str,
 ) -> list[str]:
-    """The top stack's name and those of CDK's cross-region support stacks, which are never shortened.
+    """The top stack's name and those of its ``-support-<region>`` stacks, which are never shortened.
 
-    The top stack is named exactly as ``seedfarmer metadata convert`` expects; CDK names the infra
-    pipeline's replication stack for each build region other than the tooling region after it and would
-    fail inside the synth on a name over CloudFormation's limit. The stage stacks are shortened to fit.
+    The top stack is named exactly as ``seedfarmer metadata convert`` expects; the infra pipeline's
+    artifact-copy stack for each build region other than the tooling region is named after it (as CDK
+    names its own), and CDK fails inside the synth on a name over CloudFormation's limit. The stage
+    stacks are shortened to fit.
     """
     stack_name = f"{seedfarmer.project_name}-{seedfarmer.deployment_name}-{seedfarmer.module_name}"
     if not stack_name[0].isalpha():
@@ -1043,7 +1044,8 @@ def _stack_name_problems(
             problems.append(
                 f"{_STACK_NAME_VARIABLES}: the stack name '<project>-<deployment>-<module>' is "
                 f"{len(stack_name)} characters; with {groups_where}[{index}].buildEnvironment.region "
-                f"{region!r} (not the tooling region) CDK adds the stack '<stack name>-support-{region}', "
+                f"{region!r} (not the tooling region) the infra pipeline needs the stack "
+                f"'<stack name>-support-{region}', "
                 f"{len(support)} characters, and CloudFormation allows at most {CLOUDFORMATION_STACK}"
             )
     return problems

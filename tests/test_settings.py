@@ -920,7 +920,7 @@ def test_cdks_cross_region_support_stack_name_is_checked_before_synth(env: pytes
         "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
         "'<project>-<deployment>-<module>' is 128 characters; with "
         "deployment-groups[1].buildEnvironment.region 'eu-west-1' (not the tooling region) "
-        "CDK adds the stack '<stack name>-support-eu-west-1', "
+        "the infra pipeline needs the stack '<stack name>-support-eu-west-1', "
         "146 characters, and CloudFormation allows at most 128"
     ]
     _stack_name_of(env, 128 - len("-support-eu-west-1"))
