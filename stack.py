@@ -174,12 +174,7 @@ class MlopsCicdStack(GovernedStack):
         sf = settings.seedfarmer
         params = settings.parameters
         governance = Governance(
-            tags={
-                "SeedFarmerProjectName": sf.project_name,
-                "SeedFarmerDeploymentName": sf.deployment_name,
-                "SeedFarmerModuleName": sf.module_name,
-                **params.tags,
-            },
+            tags=settings.resource_tags,
             tooling_account=tooling.account,
             boundary_name=params.permissions_boundary_name,
             tooling_boundary_arn=sf.permissions_boundary_arn,
@@ -192,6 +187,8 @@ class MlopsCicdStack(GovernedStack):
             stack_name=settings.stack_name,
             description="SageMaker model CICD: infra pipeline (seedfarmer module)",
         )
+        self.parameters = params
+        """What the templates are checked against after the synth (quotas.check_templates)."""
         logs_bucket_name = self._tooling_access_logs(settings)
         store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=logs_bucket_name)
 

@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from names import KMS_ALIAS, S3_BUCKET, bounded
+from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
 from settings import RepositorySettings
 from stages.governance import Governance, GovernedStack
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
@@ -172,7 +172,7 @@ def artifact_buckets(
         return {"artifact_bucket": store.bucket}
     buckets: dict[str, s3.IBucket] = {pipeline_stack.region: store.bucket}
     for region in others:
-        name = f"{pipeline_stack.stack_name}-support-{region}"
+        name = cross_region_support_stack(pipeline_stack.stack_name, region)
         support = GovernedStack(
             stage,
             f"{pipeline_stack.node.id}Replication-{region}",

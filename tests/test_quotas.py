@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmarks.synth_benchmark import groups
-from quotas import pack
-from settings import SettingsError
+from quotas import TEMPLATE_BYTES, check_templates, pack
+from settings import SettingsError, load_settings
 from tests.conftest import Synth, codecommit_parameters, seedfarmer_environment
 from tests.test_app import run_app
 
@@ -106,3 +107,48 @@ def test_a_deploy_pipeline_that_cannot_fit_names_the_limit() -> None:
     assert (
         "error: deploy pipeline of group-000: 52 stages, CodePipeline allows 50 per pipeline" in result.stderr
     )
+
+
+def _assembly(folder: Path, templates: dict[str, dict[str, Any]]) -> str:
+    for relative, template in templates.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(json.dumps(template))
+    return str(folder)
+
+
+def test_a_template_over_cloudformations_limits_names_the_groups_count_and_size(tmp_path: Path) -> None:
+    """Measured, not forecast: the line names the parameter, how many groups were given and the size."""
+    parameters = load_settings(seedfarmer_environment()).parameters
+    padding = "x" * (TEMPLATE_BYTES + 10)
+    outdir = _assembly(
+        tmp_path,
+        {
+            "MlopsCicd.template.json": {
+                "Resources": {f"R{i}": {} for i in range(501)},
+                "Description": padding,
+            },
+            "assembly-MlopsCicd-prod-deployment-group/Deploy.template.json": {"Description": padding},
+            "assembly-MlopsCicd-prod-deployment-group/Small.template.json": {"Resources": {}},
+        },
+    )
+    size = (tmp_path / "MlopsCicd.template.json").stat().st_size
+    group_size = (
+        (tmp_path / "assembly-MlopsCicd-prod-deployment-group" / "Deploy.template.json").stat().st_size
+    )
+    with pytest.raises(SettingsError) as caught:
+        check_templates(outdir, parameters)
+    assert caught.value.problems == [
+        "deployment-groups: 2 groups given, and with them the template MlopsCicd.template.json has "
+        f"501 resources (CloudFormation allows 500) and {size:,} bytes (CloudFormation allows 1,000,000 "
+        "per template); give fewer groups",
+        "deployment-groups[1] (prod-deployment-group): its template Deploy.template.json has "
+        f"{group_size:,} bytes (CloudFormation allows 1,000,000 per template)",
+    ]
+
+
+def test_templates_within_cloudformations_limits_pass(tmp_path: Path) -> None:
+    parameters = load_settings(seedfarmer_environment()).parameters
+    outdir = _assembly(
+        tmp_path, {"MlopsCicd.template.json": {"Resources": {f"R{i}": {} for i in range(500)}}}
+    )
+    check_templates(outdir, parameters)

@@ -12,8 +12,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from names import GroupNames
+from settings import CDK_TAG_KEYS, MODULE_TAG_KEYS, RESOURCE_TAG_LIMITS
 from stages.tooling import pinned_cdk_tools
-from tests.conftest import ROOT, TOOLING_ACCOUNT, Synth, group_details
+from tests.conftest import ROOT, TOOLING_ACCOUNT, Synth, SynthPool, group_details
 
 BUILD_VARIABLES = {
     "BUILD_REGION",
@@ -617,6 +618,25 @@ def test_every_stack_carries_the_seedfarmer_and_user_tags(long_names_synth: Synt
     for stack, logical_id, role in long_names_synth.resources("AWS::IAM::Role"):
         tags = {t["Key"]: t["Value"] for t in role["Properties"].get("Tags", [])}
         assert expected.items() <= tags.items(), f"{stack.display_name}/{logical_id}"
+
+
+@pytest.mark.parametrize("configuration", ["long", "approved", "manifest-three-accounts"])
+def test_the_tag_limit_counts_every_tag_the_module_and_cdk_add(
+    synth_pool: SynthPool, configuration: str
+) -> None:
+    """settings.TAGS_LIMIT holds only if no resource carries a tag it does not count, or an unlisted kind."""
+    counted = set(MODULE_TAG_KEYS + CDK_TAG_KEYS)
+    for stack in synth_pool.get(configuration).stacks.values():
+        users = set(stack.tags) - counted
+        assert set(stack.tags) - users <= set(MODULE_TAG_KEYS), stack.display_name
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if tags is None:
+                continue
+            keys = set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
+            where = f"{stack.display_name}/{logical_id} ({resource['Type']})"
+            assert resource["Type"] in RESOURCE_TAG_LIMITS, where
+            assert keys - users <= counted, where
 
 
 def test_cross_region_support_stacks_deploy_with_the_module(long_names_synth: Synth) -> None:
