@@ -42,7 +42,7 @@ def _deregister(p: Props) -> str:
     pages = AAS.get_paginator("describe_scalable_targets").paginate(ServiceNamespace=NS)
     ids = {t["ResourceId"] for page in pages for t in page["ScalableTargets"]}
     done = []
-    for rid in sorted({i for i in ids if i.startswith(prefix)} | {prefix + p["VariantName"]}):
+    for rid in sorted(i for i in ids if i.startswith(prefix)):
         try:
             AAS.deregister_scalable_target(ServiceNamespace=NS, ResourceId=rid, ScalableDimension=DIM)
             done.append(rid)
