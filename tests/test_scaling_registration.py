@@ -5,7 +5,6 @@ The stack status (DescribeStacks) is stubbed per test; CloudFormation's answers 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from stages.functions import INLINE_CODE_LIMIT, inline_source
+from tests.conftest import record_cloudformation_answers
 from tests.test_approval_trigger import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "scaling_registration" / "index.py"
@@ -100,27 +100,9 @@ def scaling(monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
         monkeypatch.setenv(name, value)
     with mock_aws():
         module = load_handler(HANDLER)
-        answers: list[dict[str, Any]] = []
         status = ["UPDATE_IN_PROGRESS"]
         monkeypatch.setattr(module, "_stack_status", lambda stack_id: status[0])
-
-        class Response:
-            status = 200
-
-            def __enter__(self) -> Response:
-                return self
-
-            def __exit__(self, *args: object) -> None:
-                return None
-
-        def urlopen(request: Any, timeout: float) -> Response:
-            assert request.get_method() == "PUT"
-            assert request.full_url.startswith("https://cloudformation-custom-resource-response-")
-            answers.append(json.loads(request.data))
-            return Response()
-
-        monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
-        yield Scaling(module, answers, status)
+        yield Scaling(module, record_cloudformation_answers(monkeypatch, module), status)
 
 
 def register_by_hand(min_capacity: int = 1, resource_id: str = TARGET) -> None:
