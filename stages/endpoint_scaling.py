@@ -14,16 +14,17 @@ served by one inline function (``functions/scaling_registration``), own the regi
 - ``Custom::ScalingRegistration`` (depends on the endpoint): registers the target and its target-tracking
   policy *after* the endpoint update (idempotent), or deregisters when scaling is off.
 
-A failed update rolls back in reverse dependency order, each updated resource getting an Update with its
-old properties (CloudFormation User Guide, "Update request for CloudFormation custom resources"): the
-registration first, which deregisters when the instance type differs so that the endpoint's own rollback
-is not refused; then the endpoint; then the guard, which registers the restored settings on the restored
-endpoint. Both read their stack's status (``UPDATE_ROLLBACK_IN_PROGRESS``) to tell a rollback from an
-update. Both resources keep a constant physical id, so CloudFormation never replaces one
-and then deletes the old copy, deregistering the new registration. They exist whether or not scaling is
-on, so that turning it on or off is an update (which rolls back in order) rather than a create or delete:
-CloudFormation removes new resources of a failed update only after the rollback (stack status
-``UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS``), too late for the endpoint's.
+A failed update rolls back in reverse dependency order, each updated custom resource getting an Update
+back to its old properties (its ``OldResourceProperties`` are then the failed update's; CloudFormation
+User Guide, "Update request for CloudFormation custom resources"): the registration first, which
+deregisters when the instance type differs so that the endpoint's own rollback is not refused; then the
+endpoint; then the guard, which registers the restored settings on the restored endpoint. Both read their
+stack's status (``UPDATE_ROLLBACK_IN_PROGRESS``) to tell a rollback from an update. Both keep a constant
+physical id, so CloudFormation never replaces one and then deletes the old copy, deregistering the new
+registration. They exist whether or not scaling is on, so that turning it on or off is an update (which
+rolls back in order) rather than a create or delete: CloudFormation removes new resources of a failed
+update only after the rollback (stack status ``UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS``), too late
+for the endpoint's.
 """
 
 from __future__ import annotations

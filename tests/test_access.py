@@ -628,13 +628,9 @@ def test_the_scaling_function_registers_only_its_own_endpoint(
     ecs = "ecs.application-autoscaling.amazonaws.com"
     ecs_role = f"{linked_roles}/{ecs}/AWSServiceRoleForApplicationAutoScaling_ECSService"
     denied(world, Request(role, "iam:CreateServiceLinkedRole", ecs_role, {"iam:AWSServiceName": ecs}))
-    # Its own stack's status only.
-    own = world.templates[stack]["Resources"]
-    (policy,) = [r for k, r in own.items() if k.startswith("ScalingFunctionRoleDefaultPolicy")]
-    (status,) = [
-        s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "ReadOwnStackStatus"
-    ]
-    allowed(world, Request(role, "cloudformation:DescribeStacks", status["Resource"]))
+    # Its own stack's status only (by stack id, as CloudFormation's events name it).
+    own = f"arn:aws:cloudformation:{REGION}:{account}:stack/{stack}/00000000-0000-4000-8000-000000000000"
+    allowed(world, Request(role, "cloudformation:DescribeStacks", own))
     other_stack = f"arn:aws:cloudformation:{REGION}:{account}:stack/another-stack/1"
     denied(world, Request(role, "cloudformation:DescribeStacks", other_stack))
     denied(world, Request(role, "sagemaker:UpdateEndpoint", endpoint))
