@@ -12,7 +12,8 @@ served by one inline function (``functions/scaling_registration``), own the regi
   variant, or turns scaling off) it deregisters *before* the endpoint update; on its first creation it
   deregisters whatever an older template registered for the endpoint.
 - ``Custom::ScalingRegistration`` (depends on the endpoint): registers the target and its target-tracking
-  policy *after* the endpoint update (idempotent), or deregisters when scaling is off.
+  policy *after* the endpoint update (idempotent; all or nothing, so a failure never leaves a target that
+  would refuse the rollback), or deregisters when scaling is off.
 
 A failed update rolls back in reverse dependency order, each updated custom resource getting an Update
 back to its old properties (its ``OldResourceProperties`` are then the failed update's; CloudFormation

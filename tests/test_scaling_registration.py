@@ -309,6 +309,8 @@ def test_a_failure_is_reported_with_its_reason_and_never_raised(
     assert "not authorized to PutScalingPolicy" in answer["Reason"]
     assert Context.log_stream_name in answer["Reason"]
     assert answer["PhysicalResourceId"] == "ScalingRegistration17897B0F"
+    # All or nothing: a rollback (which may not call this resource again) finds the variant deregistered.
+    assert scaling.targets() == {}
 
 
 def test_a_malformed_request_fails_in_one_answer(scaling: Scaling) -> None:

@@ -16,28 +16,31 @@ Props = dict[str, Any]
 
 
 def _stack_status(stack_id: str) -> str:
-    (stack,) = CFN.describe_stacks(StackName=stack_id)["Stacks"]
-    return str(stack["StackStatus"])
+    return str(CFN.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
 
 
 def _register(p: Props) -> str:
     rid = f"endpoint/{p['EndpointName']}/variant/{p['VariantName']}"
     key = {"ServiceNamespace": NS, "ResourceId": rid, "ScalableDimension": DIM}
     AAS.register_scalable_target(**key, MinCapacity=int(p["MinCapacity"]), MaxCapacity=int(p["MaxCapacity"]))
-    AAS.put_scaling_policy(
-        **key,
-        PolicyName=p["PolicyName"],
-        PolicyType="TargetTrackingScaling",
-        TargetTrackingScalingPolicyConfiguration={
-            "TargetValue": float(p["TargetValue"]),
-            "PredefinedMetricSpecification": {"PredefinedMetricType": p["MetricType"]},
-        },
-    )
+    try:
+        AAS.put_scaling_policy(
+            **key,
+            PolicyName=p["PolicyName"],
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": float(p["TargetValue"]),
+                "PredefinedMetricSpecification": {"PredefinedMetricType": p["MetricType"]},
+            },
+        )
+    except Exception:
+        _deregister(p)  # all or nothing: a rollback must not find half a registration
+        raise
     return f"registered {rid}"
 
 
 def _deregister(p: Props) -> str:
-    """Every target of the endpoint, an older variant's too; its policies go with it."""
+    """Every target of the endpoint (an older variant's too), policies included."""
     prefix = f"endpoint/{p['EndpointName']}/variant/"
     pages = AAS.get_paginator("describe_scalable_targets").paginate(ServiceNamespace=NS)
     ids = {t["ResourceId"] for page in pages for t in page["ScalableTargets"]}
@@ -80,7 +83,7 @@ def handler(event: Props, context: Any) -> None:
     LOG.info("%s: %s", status, reason)
     body = {
         "Status": status,
-        "Reason": f"{reason} (log stream {getattr(context, 'log_stream_name', '?')})",
+        "Reason": f"{reason} (log stream {context.log_stream_name})",
         "PhysicalResourceId": event.get("PhysicalResourceId") or event["LogicalResourceId"],
         **{k: event[k] for k in ("StackId", "RequestId", "LogicalResourceId")},
     }
