@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -534,3 +535,33 @@ def fifty_groups_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def github_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("github")
+
+
+# --- custom resource handlers ----------------------------------------------------------------------------
+
+
+class _Accepted:
+    """What ``urlopen`` gives a handler once CloudFormation has taken its answer."""
+
+    status = 200
+
+    def __enter__(self) -> _Accepted:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def record_cloudformation_answers(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType
+) -> list[dict[str, Any]]:
+    """Each answer a custom resource handler PUTs to its pre-signed response URL, recorded instead of sent."""
+    answers: list[dict[str, Any]] = []
+
+    def urlopen(request: Any, timeout: float) -> _Accepted:
+        assert request.get_method() == "PUT"
+        answers.append(json.loads(request.data))
+        return _Accepted()
+
+    monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
+    return answers
