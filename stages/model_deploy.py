@@ -30,7 +30,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded, cdk_lookup_role_arn
-from quotas import check_pipeline
+from quotas import STAGE_ACTIONS, check_pipeline
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
     NO_APPROVED_MODEL,
@@ -97,6 +97,7 @@ def deploy_targets(group: DeploymentGroupSettings) -> list[DeployEnvironmentSett
 
 
 TYPE_ORDER = (EnvironmentType.DEV, EnvironmentType.PREPROD, EnvironmentType.PROD)
+ACTIONS_PER_ENVIRONMENT = 2  # CDK Pipelines deploys a stack as a change set, then executes it
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,11 @@ def deploy_waves(group: DeploymentGroupSettings) -> list[DeployWave]:
         for approval, members in split.items():
             # Named after the type; "-approved" only tells two stages of one type apart.
             name = f"{kind}-approved" if approval and len(split) == 2 else str(kind)
-            waves.append(DeployWave(name, kind, approval, members))
+            # Each environment is two actions (change set, execute): a stage holds so many at most.
+            size = (STAGE_ACTIONS - int(approval)) // ACTIONS_PER_ENVIRONMENT
+            chunks = [members[start : start + size] for start in range(0, len(members), size)]
+            for number, chunk in enumerate(chunks, start=1):
+                waves.append(DeployWave(f"{name}-{number}" if number > 1 else name, kind, approval, chunk))
     return waves
 
 

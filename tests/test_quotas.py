@@ -8,13 +8,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_s3 as s3
 
-from benchmarks.synth_benchmark import groups
-from quotas import TEMPLATE_BYTES, check_templates, pack
+from quotas import TEMPLATE_BYTES, check_pipeline, check_templates, pack
 from settings import SettingsError, load_settings
-from tests.conftest import Synth, codecommit_parameters, seedfarmer_environment
-from tests.test_app import run_app
+from tests.conftest import Synth, seedfarmer_environment
 
 FIFTY = 50
 ROLE_INLINE_POLICY_CHARACTERS = 10_240  # IAM: all inline policies of one role, whitespace excluded
@@ -95,18 +97,33 @@ def test_groups_pack_in_order_into_stages_of_fifty_actions() -> None:
         pack([2, 52])
 
 
-def test_a_deploy_pipeline_that_cannot_fit_names_the_limit() -> None:
-    group = groups(1)[0]
-    group["deployEnvironments"] = [
-        {"name": f"env-{index}", "account": f"{300000000000 + index:012d}", "type": "dev"}
-        for index in range(49)
-    ]
-    result = run_app(seedfarmer_environment(codecommit_parameters([group])))
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert (
-        "error: deploy pipeline of group-000: 52 stages, CodePipeline allows 50 per pipeline" in result.stderr
+def test_a_pipeline_that_cannot_fit_names_the_limit() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Pipelines", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    pipeline = codepipeline.Pipeline(stack, "Pipeline")
+    source = codepipeline.Artifact()
+    pipeline.add_stage(
+        stage_name="Source",
+        actions=[
+            actions.S3SourceAction(
+                action_name="Source",
+                bucket=s3.Bucket.from_bucket_name(stack, "Bucket", "bucket"),
+                bucket_key="key",
+                output=source,
+            )
+        ],
     )
+    pipeline.add_stage(
+        stage_name="Wide", actions=[actions.ManualApprovalAction(action_name=f"A{n}") for n in range(51)]
+    )
+    for n in range(49):
+        pipeline.add_stage(stage_name=f"S{n}", actions=[actions.ManualApprovalAction(action_name="A")])
+    with pytest.raises(SettingsError) as raised:
+        check_pipeline(pipeline, "deploy pipeline of group-000")
+    assert raised.value.problems == [
+        "deploy pipeline of group-000: 51 stages, CodePipeline allows 50 per pipeline",
+        "deploy pipeline of group-000: stage Wide has 51 actions, CodePipeline allows 50 per stage",
+    ]
 
 
 def _assembly(folder: Path, templates: dict[str, dict[str, Any]]) -> str:
