@@ -22,6 +22,9 @@ from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
 from stages.tooling import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 
+BUILD_CACHE_PREFIX = "build-cache"
+"""Where the model build project keeps its S3 cache, in the pipeline's artifact bucket."""
+
 
 def model_build_variables(
     names: GroupNames, group: DeploymentGroupSettings, project_name: str
@@ -110,6 +113,9 @@ class ModelBuildStack(GovernedStack):
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
             ),
             timeout=cdk.Duration.hours(8),
+            # Whatever the repository's buildspec lists under cache.paths (the example: pip's downloads)
+            # is kept between builds here, in the pipeline's own artifact bucket.
+            cache=codebuild.Cache.bucket(store.bucket, prefix=BUILD_CACHE_PREFIX),
         )
 
         source = codepipeline.Artifact("ModelBuildSource")

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -158,6 +159,26 @@ def test_synth_steps_start_warm_from_a_cache_in_their_own_artifact_bucket(exampl
         buildspec = json.loads(project["Source"]["BuildSpec"])
         assert buildspec["cache"]["paths"] == ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
         assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+
+
+def test_model_builds_keep_what_the_buildspec_lists_in_their_artifact_bucket(example_synth: Synth) -> None:
+    stack = example_synth.stack("prod-deployment-group/ModelBuild")
+    (project,) = [
+        r["Properties"]
+        for r in stack.template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project"
+    ]
+    (bucket,) = [
+        k
+        for k, r in stack.template["Resources"].items()
+        if k.startswith("ArtifactStoreBucket") and r["Type"] == "AWS::S3::Bucket"
+    ]
+    assert project["Cache"] == {
+        "Location": {"Fn::Join": ["/", [{"Ref": bucket}, "build-cache"]]},
+        "Type": "S3",
+    }
+    buildspec = yaml.safe_load((ROOT / "examples" / "model-build-repo" / "buildspec.yml").read_text())
+    assert buildspec["cache"]["paths"] == ["/root/.cache/pip/**/*"]
 
 
 def test_the_synths_cli_is_the_lock_files_which_is_the_pinned_version() -> None:
