@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,7 +152,11 @@ def cli_command(outdir: Path, *extra: str) -> list[str]:
 
 
 class SynthPool:
-    """The suite's shared synths, all started together on first use: two cores do them faster side by side."""
+    """The suite's shared synths, started on first use, as many at a time as there are cores.
+
+    More at once only makes each slower (and a busy machine slower still); none has a time limit, so
+    a loaded machine makes the suite slow, never wrong (.ci/run limits the whole run instead).
+    """
 
     def __init__(
         self,
@@ -164,43 +169,54 @@ class SynthPool:
         self._configurations = configurations
         # CDK's CloudFormation validation (-c validate=true) runs on every configuration but these.
         self._unvalidated = unvalidated
-        self._jobs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+        self._executor: ThreadPoolExecutor | None = None
+        self._jobs: dict[str, Future[tuple[int, str]]] = {}
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._closed = False
         self._done: dict[str, Synth] = {}
 
-    def _start(self) -> None:
-        for name, env in self._configurations.items():
-            outdir = self._root / name / "cdk.out"
-            validate = () if name in self._unvalidated else ("-c", "validate=true")
+    def _run(self, name: str) -> tuple[int, str]:
+        """One synth, its standard error in a file (a pipe nobody reads yet could fill and stall it)."""
+        outdir = self._root / name / "cdk.out"
+        log = self._root / name / "stderr.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        validate = () if name in self._unvalidated else ("-c", "validate=true")
+        with log.open("wb") as stderr:
+            if self._closed:
+                return -1, "closed"
             process = subprocess.Popen(
                 cli_command(outdir, *validate),
                 cwd=ROOT,
-                env=clean_environment(env),
+                env=clean_environment(self._configurations[name]),
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
+                stderr=stderr,
             )
-            self._jobs[name] = (process, outdir)
+            self._running.add(process)
+            process.wait()
+            self._running.discard(process)
+        return process.returncode, log.read_text()
 
     def start(self) -> None:
-        """Begin every synth now; the tests that need none run meanwhile."""
-        if not self._jobs:
-            self._start()
+        """Queue every synth now, in order; the tests that need none run meanwhile."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+            self._jobs = {name: self._executor.submit(self._run, name) for name in self._configurations}
 
     def get(self, name: str) -> Synth:
         if name not in self._done:
             self.start()
-            process, outdir = self._jobs[name]
-            _, stderr = process.communicate(timeout=600)
-            assert process.returncode == 0, f"{name}: {stderr[-5000:]}"
-            self._done[name] = read_assembly(outdir)
+            returncode, stderr = self._jobs[name].result()
+            assert returncode == 0, f"{name}: {stderr[-5000:]}"
+            self._done[name] = read_assembly(self._root / name / "cdk.out")
             self._done[name].log = stderr
         return self._done[name]
 
     def close(self) -> None:
-        for process, _ in self._jobs.values():
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        self._closed = True
+        for process in list(self._running):
+            process.kill()
+        if self._executor is not None:
+            self._executor.shutdown(cancel_futures=True)
 
 
 LONG_PARAMETERS: list[dict[str, Any]] = [
