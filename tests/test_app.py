@@ -127,6 +127,7 @@ def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
 def test_a_synth_ends_with_a_short_plan(example_synth: Synth) -> None:
     log = example_synth.log
     assert "Plan: mlops-demo-models-sagemaker-model-cicd in tooling account 111111111111 (us-east-1)" in log
+    assert "  as seedfarmer module models-sagemaker-model-cicd of deployment demo, project mlops\n" in log
     assert "  group prod-deployment-group: trains in 123456789015 (us-east-1, preprod)" in log
     assert "      -> prod-env: 123456789017 (us-east-1, prod), after a manual approval" in log
     assert "      -> prod-approval-env: 123456789016 (us-east-1, preprod)\n" in log
@@ -149,6 +150,24 @@ def test_manifest_file_wins_over_seedfarmer_variables_with_a_warning(
     assert env["SEEDFARMER_MODULE_NAME"] == "sample-ml-model-name"
     assert env["CDK_DEFAULT_ACCOUNT"] == "222222222222"
     assert env["CDK_DEFAULT_REGION"] == "us-east-1", "from the environment when -c region= is not given"
+
+
+@pytest.mark.parametrize(
+    ("context", "module", "note"),
+    [
+        ({"group": "models"}, "models-sample-ml-model-name", False),
+        ({}, "sample-ml-model-name", True),
+        ({"group": "models", "module": "models-override"}, "models-override", False),
+    ],
+)
+def test_the_module_is_named_as_seedfarmer_names_it(
+    context: dict[str, str], module: str, note: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seedfarmer names the module <group>-<module>; every name the module creates derives from it."""
+    manifest = str(ROOT / "examples" / "sample-ml-model-name.yaml")
+    env = manifest_environment(manifest, context, {})
+    assert env["SEEDFARMER_MODULE_NAME"] == module
+    assert ("note: no -c group=" in capsys.readouterr().err) is note
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,8 @@ def test_every_synth_ends_with_the_plan_and_prints_no_template(
     for index in synths:
         stdout, stderr = run.output(index)
         assert stdout == "", "the template goes to cdk.out only"
-        after_plan = stderr[stderr.index("\nPlan: ") + 1 :].splitlines()
+        log = "\n" + stderr
+        after_plan = [line for line in log[log.index("\nPlan: ") + 1 :].splitlines() if line.strip()]
         assert all(line.startswith("  ") for line in after_plan[1:]), after_plan
         assert after_plan[1].startswith("  as seedfarmer module "), after_plan
 
