@@ -443,7 +443,7 @@ class ModelBuildRepoRuns:
         if name not in self._results:
             self.start()
             process = self._processes[name]
-            stdout, stderr = process.communicate(timeout=300)
+            stdout, stderr = process.communicate()
             self._results[name] = subprocess.CompletedProcess(
                 process.args, process.returncode, stdout, stderr
             )
