@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +70,6 @@ def _project_root(manifest: Path) -> Path | None:
     return None
 
 
-def _literal(value: object, what: str, problems: list[str]) -> str | None:
-    """A plain string from the deployment manifest; anything else (valueFrom, a number) is named."""
-    if value is None or isinstance(value, str):
-        return value
-    problems.append(f"manifest: {what} is {value!r}, not a string; quote it, or give it with -c {what}=")
-    return None
-
-
 def _group_modules(root: Path, deployment: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Every (group, module manifest) of a deployment, reading group paths as seedfarmer does.
 
@@ -103,7 +95,7 @@ def _group_modules(root: Path, deployment: Mapping[str, Any]) -> list[tuple[str,
     return found
 
 
-def _target(deployment: Mapping[str, Any], module: Mapping[str, Any], problems: list[str]) -> dict[str, str]:
+def _target(deployment: Mapping[str, Any], module: Mapping[str, Any]) -> dict[str, object]:
     """The module's target account and region, as seedfarmer picks them (its alias, or the defaults)."""
     alias = module.get("targetAccount")
     mappings = [
@@ -114,19 +106,17 @@ def _target(deployment: Mapping[str, Any], module: Mapping[str, Any], problems: 
     if len(mappings) != 1:
         return {}
     regions = [r.get("region") for r in mappings[0].get("regionMappings") or [] if r.get("default")]
-    given = {
-        "account": _literal(mappings[0].get("accountId"), "account", problems),
-        "region": _literal(
-            module.get("targetRegion") or (regions[0] if len(regions) == 1 else None), "region", problems
-        ),
-    }
-    return {key: value for key, value in given.items() if value is not None}
+    region = module.get("targetRegion") or (regions[0] if len(regions) == 1 else None)
+    return {"account": mappings[0].get("accountId"), "region": region}
 
 
-def _from_deployment(path: Path, deployment: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def _from_deployment(
+    path: Path, deployment: Mapping[str, Any], given: Collection[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """The module manifest of this module in a deployment manifest, and where the deployment puts it.
 
     The module is the one whose ``path`` is this module's folder, or else the deployment's only module.
+    Names in ``given`` come from ``-c`` options instead, so the deployment manifest's are not read.
     """
     root = _project_root(path)
     if root is None:
@@ -144,15 +134,24 @@ def _from_deployment(path: Path, deployment: Mapping[str, Any]) -> tuple[dict[st
             ]
         )
     group, module = here[0]
-    problems: list[str] = []
     project = yaml.safe_load((root / PROJECT_FILE).read_text()) or {}
-    given = {
+    read = {
         "group": group,
-        "project": _literal(project.get("project"), "project", problems),
-        "deployment": _literal(deployment.get("name"), "deployment", problems),
+        "project": project.get("project"),
+        "deployment": deployment.get("name"),
+        **_target(deployment, module),
     }
-    names = {key: value for key, value in given.items() if value is not None}
-    names |= _target(deployment, module, problems)
+    names: dict[str, str] = {}
+    problems: list[str] = []
+    for key, value in read.items():
+        if key in given or value is None:
+            continue
+        if isinstance(value, str):
+            names[key] = value
+        else:  # valueFrom, or a number YAML made of an unquoted value
+            problems.append(
+                f"manifest: {key} is {value!r}, not a string; quote it, or give it with -c {key}="
+            )
     if problems:
         raise SettingsError(problems)
     return module, names
@@ -168,7 +167,9 @@ def manifest_environment(path: str, context: Mapping[str, Any], environ: Mapping
     manifest = documents[0] if len(documents) == 1 else None
     names: dict[str, str] = {}
     if isinstance(manifest, dict) and "groups" in manifest:
-        manifest, names = _from_deployment(Path(path), manifest)
+        manifest, names = _from_deployment(
+            Path(path), manifest, {key for key, value in context.items() if value}
+        )
     if not isinstance(manifest, dict) or not isinstance(manifest.get("parameters", []), list):
         raise SettingsError([f"manifest: {path} is not a seedfarmer module or deployment manifest"])
     names |= {key: str(value) for key, value in context.items() if value}

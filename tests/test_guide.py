@@ -188,3 +188,17 @@ def test_its_local_python_runs_in_a_venv_from_the_example_lock() -> None:
         assert imported
         for module in imported:
             assert re.search(rf"^{distributions[module]}==[\d.]+ ", lock, re.MULTILINE), module
+
+
+def test_a_deployment_manifest_value_yaml_did_not_read_as_a_string_is_named(infra_repo: Path) -> None:
+    deployment = infra_repo / "manifests" / "deployment.yaml"
+    deployment.write_text(
+        deployment.read_text().replace("accountId: '111111111111'", "accountId: 0111111111")
+    )
+    with pytest.raises(SettingsError) as raised:
+        manifest_environment("manifests/deployment.yaml", {}, {})
+    assert raised.value.problems == [
+        "manifest: account is 19173961, not a string; quote it, or give it with -c account="
+    ]
+    env = manifest_environment("manifests/deployment.yaml", {"account": "111111111111"}, {})
+    assert env["CDK_DEFAULT_ACCOUNT"] == "111111111111"
