@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,7 +171,8 @@ class SynthPool:
         self._configurations = configurations
         # CDK's CloudFormation validation (-c validate=true) runs on every configuration but these.
         self._unvalidated = unvalidated
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue: deque[str] = deque()
+        self._lock = threading.Lock()
         self._jobs: dict[str, Future[tuple[int, str]]] = {}
         self._running: set[subprocess.Popen[bytes]] = set()
         self._closed = False
@@ -182,8 +185,6 @@ class SynthPool:
         log.parent.mkdir(parents=True, exist_ok=True)
         validate = () if name in self._unvalidated else ("-c", "validate=true")
         with log.open("wb") as stderr:
-            if self._closed:
-                return -1, "closed"
             process = subprocess.Popen(
                 cli_command(outdir, *validate),
                 cwd=ROOT,
@@ -191,20 +192,40 @@ class SynthPool:
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
             )
-            self._running.add(process)
+            with self._lock:
+                self._running.add(process)
             process.wait()
-            self._running.discard(process)
+            with self._lock:
+                self._running.discard(process)
         return process.returncode, log.read_text()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed or not self._queue:
+                    return
+                name = self._queue.popleft()
+            try:
+                self._jobs[name].set_result(self._run(name))
+            except BaseException as error:  # handed to the test that waits for it, not lost in a thread
+                self._jobs[name].set_exception(error)
 
     def start(self) -> None:
         """Queue every synth now, in order; the tests that need none run meanwhile."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
-            self._jobs = {name: self._executor.submit(self._run, name) for name in self._configurations}
+        if self._jobs:
+            return
+        self._jobs = {name: Future() for name in self._configurations}
+        self._queue.extend(self._configurations)
+        for _ in range(os.cpu_count() or 1):
+            threading.Thread(target=self._work, daemon=True).start()
 
     def get(self, name: str) -> Synth:
         if name not in self._done:
             self.start()
+            with self._lock:  # a test waits for this one: it goes next
+                if name in self._queue:
+                    self._queue.remove(name)
+                    self._queue.appendleft(name)
             returncode, stderr = self._jobs[name].result()
             assert returncode == 0, f"{name}: {stderr[-5000:]}"
             self._done[name] = read_assembly(self._root / name / "cdk.out")
@@ -212,11 +233,10 @@ class SynthPool:
         return self._done[name]
 
     def close(self) -> None:
-        self._closed = True
-        for process in list(self._running):
-            process.kill()
-        if self._executor is not None:
-            self._executor.shutdown(cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            for process in self._running:
+                process.kill()
 
 
 LONG_PARAMETERS: list[dict[str, Any]] = [
