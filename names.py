@@ -37,6 +37,18 @@ SAMPLE_PAYLOADS_PREFIX = "samples"
 STACK_NAME = 100
 
 
+# The default qualifier of ``cdk bootstrap``, the one the README's bootstrap commands use.
+CDK_BOOTSTRAP_QUALIFIER = "hnb659fds"
+
+
+def cdk_lookup_role_arn(partition: str, account: str, region: str) -> str:
+    """The bootstrap's read-only lookup role in ``account``, which trusts the ``--trust`` accounts too.
+
+    The preflight reads through it, and the deploy pipelines' synth looks up endpoint VPC values with it.
+    """
+    return f"arn:{partition}:iam::{account}:role/cdk-{CDK_BOOTSTRAP_QUALIFIER}-lookup-role-{account}-{region}"
+
+
 def short_hash(text: str, length: int = HASH_LENGTH) -> str:
     """A stable digest: the same text always gives the same suffix, on every machine."""
     return hashlib.sha256(text.encode()).hexdigest()[:length]

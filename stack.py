@@ -17,7 +17,15 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, S3_BUCKET, STACK_NAME, GroupNames, bounded, infra_pipeline
+from names import (
+    CODEPIPELINE,
+    S3_BUCKET,
+    STACK_NAME,
+    GroupNames,
+    bounded,
+    cdk_lookup_role_arn,
+    infra_pipeline,
+)
 from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
 from quotas import STAGE_ACTIONS, check_pipeline, pack
 from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType, SettingsError
@@ -135,10 +143,7 @@ def preflight_step(
             names.artifacts_bucket,
             names.access_logs_bucket,
         ]
-        lookup_roles.append(
-            f"arn:{cdk.Aws.PARTITION}:iam::{names.build_account}:role/"
-            f"cdk-hnb659fds-lookup-role-{names.build_account}-{names.build_region}"
-        )
+        lookup_roles.append(cdk_lookup_role_arn(cdk.Aws.PARTITION, names.build_account, names.build_region))
     return pipelines.CodeBuildStep(
         "Preflight",
         input=source,

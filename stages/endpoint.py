@@ -248,10 +248,60 @@ def variant_name(instance_type: str) -> str:
     return bounded(instance_type.replace(".", "-"), SAGEMAKER_NAME)
 
 
+# What CDK returns for a context lookup it has not made yet; the CLI then looks it up and synthesizes again.
+PENDING_LOOKUP_PREFIX = "dummy-value-for-"
+MAX_ENDPOINT_SUBNETS = 16  # VpcConfig.Subnets: 1 to 16 items (SageMaker API Reference, VpcConfig)
+_SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
+_SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
+
+
 @dataclass(frozen=True)
-class _Vpc:
-    subnets_parameter: str
-    security_group_parameter: str
+class EndpointNetwork:
+    """The subnets and security group an endpoint joins, as the environment's SSM parameters hold them."""
+
+    subnets: tuple[str, ...]
+    security_group: str
+
+
+PENDING_NETWORK = EndpointNetwork(subnets=("subnet-00000000",), security_group="sg-00000000")
+
+
+def endpoint_network(
+    scope: Construct, *, subnets_parameter: str, security_group_parameter: str, where: str
+) -> EndpointNetwork:
+    """Read at synth through the target account's CDK lookup role, never at deploy time.
+
+    An ``AWS::SSM::Parameter::Value`` template parameter is resolved with the caller's permissions, and the
+    caller is the target account's CDK deploy role, which may read only the bootstrap version parameter
+    (CloudFormation User Guide, "SSM parameter types"; the bootstrap template's DeploymentActionRole).
+    A context lookup assumes the lookup role (ReadOnlyAccess) instead, and the deploy pipeline's synth
+    never reuses a cached value, so a changed parameter changes the next run's template.
+    """
+    subnets_value = ssm.StringParameter.value_from_lookup(scope, subnets_parameter)
+    security_group = ssm.StringParameter.value_from_lookup(scope, security_group_parameter)
+    if subnets_value.startswith(PENDING_LOOKUP_PREFIX) or security_group.startswith(PENDING_LOOKUP_PREFIX):
+        # Ids of the right shape until the CLI has the values, so validation in this pass stays quiet.
+        return PENDING_NETWORK
+    subnets = tuple(part.strip() for part in subnets_value.split(","))
+    problems = []
+    if not subnets or not all(_SUBNET_ID.fullmatch(subnet) for subnet in subnets):
+        problems.append(
+            f"{where}: the SSM parameter {subnets_parameter} must hold subnet ids separated by commas "
+            f"(a StringList such as subnet-0abc1234,subnet-0def5678), got {_echo(subnets_value)}"
+        )
+    if not _SECURITY_GROUP_ID.fullmatch(security_group):
+        problems.append(
+            f"{where}: the SSM parameter {security_group_parameter} must hold one security group id "
+            f"such as sg-0abc1234, got {_echo(security_group)}"
+        )
+    if len(subnets) > MAX_ENDPOINT_SUBNETS:
+        problems.append(
+            f"{where}: the SSM parameter {subnets_parameter} holds {len(subnets)} subnets; "
+            f"SageMaker takes at most {MAX_ENDPOINT_SUBNETS}"
+        )
+    if problems:
+        raise SettingsError(problems)
+    return EndpointNetwork(subnets=tuple(sorted(set(subnets))), security_group=security_group)
 
 
 class EndpointStack(GovernedStack):
@@ -291,10 +341,12 @@ class EndpointStack(GovernedStack):
             return
         _check_model_belongs_to_group(approved_model, names)
         settings = environment.endpoint
-        vpc = (
-            _Vpc(
+        network = (
+            endpoint_network(
+                self,
                 subnets_parameter=settings.subnet_ids_parameter or f"/{project_name}/vpc/subnets/private/ids",
                 security_group_parameter=settings.security_group_id_parameter or f"/{project_name}/vpc/sg/id",
+                where=f"{environment.name} endpoint",
             )
             if settings.vpc
             else None
@@ -312,21 +364,11 @@ class EndpointStack(GovernedStack):
         )
         capture_bucket = self._data_capture_bucket(environment, key) if capture and key else None
 
-        subnets: list[str] = []
-        security_group = ""
-        if vpc:
-            subnets = ssm.StringListParameter.value_for_typed_list_parameter(
-                self, vpc.subnets_parameter, ssm.ParameterValueType.AWS_EC2_SUBNET_ID
-            )
-            security_group = ssm.StringParameter.value_for_string_parameter(
-                self, vpc.security_group_parameter
-            )
-
         role = self._execution_role(
             names=names,
             environment=environment,
             model=approved_model,
-            security_group=security_group if vpc else None,
+            network=network,
             capture_bucket=capture_bucket,
             key=key,
         )
@@ -340,8 +382,10 @@ class EndpointStack(GovernedStack):
                 )
             ],
             vpc_config=(
-                sagemaker.CfnModel.VpcConfigProperty(security_group_ids=[security_group], subnets=subnets)
-                if vpc
+                sagemaker.CfnModel.VpcConfigProperty(
+                    security_group_ids=[network.security_group], subnets=list(network.subnets)
+                )
+                if network
                 else None
             ),
             # The container makes no outbound call; SageMaker still fetches the artifact and image with the
@@ -440,7 +484,7 @@ class EndpointStack(GovernedStack):
         names: GroupNames,
         environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
         model: ApprovedModel,
-        security_group: str | None,
+        network: EndpointNetwork | None,
         capture_bucket: s3.IBucket | None,
         key: kms.IKey | None,
     ) -> iam.Role:
@@ -520,15 +564,15 @@ class EndpointStack(GovernedStack):
                 "SageMaker writes one log stream per endpoint instance into this endpoint's own log group."
             ),
         }
-        if security_group is not None:
+        if network is not None:
             statements += [
                 iam.PolicyStatement(
                     sid="CreateEndpointNetworkInterfaces",
                     actions=["ec2:CreateNetworkInterface"],
                     resources=[
                         f"{ec2}:network-interface/*",
-                        f"{ec2}:subnet/*",
-                        f"{ec2}:security-group/{security_group}",
+                        *(f"{ec2}:subnet/{subnet}" for subnet in network.subnets),
+                        f"{ec2}:security-group/{network.security_group}",
                     ],
                 ),
                 iam.PolicyStatement(
@@ -557,11 +601,8 @@ class EndpointStack(GovernedStack):
             )
             findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:network-interface/*]"] = (
                 "SageMaker creates and deletes the endpoint's network interfaces, whose ids are generated, "
-                "in this account and region; creation is limited to the environment's security group."
-            )
-            findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:subnet/*]"] = (
-                "The endpoint's subnets are a list read from SSM at deploy time, which an IAM resource "
-                "cannot enumerate; interfaces are created only with the environment's security group."
+                "in this account and region; creation is limited to the environment's subnets and "
+                "security group."
             )
         if capture_bucket is not None and key is not None:
             statements += [

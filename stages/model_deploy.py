@@ -27,7 +27,7 @@ from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded
+from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded, cdk_lookup_role_arn
 from quotas import check_pipeline
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
@@ -56,6 +56,30 @@ NO_MODEL_GUARD = (
     'echo "No model version has been approved for this group yet: nothing to deploy, this run stops here. '
     'Approve a version in the model registry to deploy it."; exit 1; fi'
 )
+
+
+# Endpoint VPC values are context lookups (see stages.endpoint): none may come from a cached file, so a
+# changed value reaches the next run's template. The CLI writes what it looks up to this file.
+FRESH_LOOKUPS = "rm -f cdk.context.json"
+
+
+def _lookup_statements(group: DeploymentGroupSettings, names: GroupNames) -> list[iam.PolicyStatement]:
+    """The synth reads each VPC-attached target's subnets and security group through its lookup role.
+
+    The CDK CLI assumes the stack environment's lookup role for context lookups; the bootstrap's lookup
+    role trusts the ``--trust`` accounts and carries ReadOnlyAccess, without kms:Decrypt (CDK Developer
+    Guide, "Bootstrapping your environment"). https://docs.aws.amazon.com/cdk/v2/guide/bootstrapping-env.html
+    """
+    roles = sorted(
+        {
+            cdk_lookup_role_arn(cdk.Aws.PARTITION, target.account, names.build_region)
+            for target in deploy_targets(group)
+            if target.endpoint.vpc
+        }
+    )
+    if not roles:
+        return []
+    return [iam.PolicyStatement(sid="LookUpEndpointNetwork", actions=["sts:AssumeRole"], resources=roles)]
 
 
 def deploy_targets(group: DeploymentGroupSettings) -> list[DeployEnvironmentSettings]:
@@ -142,7 +166,8 @@ class ModelDeployStack(GovernedStack):
                 # A pipeline variable: CDK puts it on the action, which CodePipeline resolves per execution.
                 APPROVED_MODEL_INFO_VARIABLE: f"#{{variables.{APPROVED_MODEL_INFO_VARIABLE}}}",
             },
-            guards=(NO_MODEL_GUARD,),
+            guards=(NO_MODEL_GUARD, FRESH_LOOKUPS),
+            role_policy_statements=_lookup_statements(group, names),
         )
         base = codepipeline.Pipeline(
             self,

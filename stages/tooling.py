@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +81,7 @@ def module_synth_step(
     *,
     guards: tuple[str, ...] = (),
     variables: Mapping[str, codebuild.BuildEnvironmentVariable] | None = None,
+    role_policy_statements: Sequence[iam.PolicyStatement] = (),
 ) -> pipelines.CodeBuildStep:
     """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it."""
     return pipelines.CodeBuildStep(
@@ -93,6 +94,7 @@ def module_synth_step(
             build_image=BUILD_IMAGE, environment_variables=dict(variables or {})
         ),
         partial_build_spec=RUNTIMES,
+        role_policy_statements=list(role_policy_statements) or None,
     )
 
 

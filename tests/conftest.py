@@ -153,6 +153,33 @@ def cli_command(outdir: Path, *extra: str) -> list[str]:
     ]
 
 
+def _environments(parameters: list[dict[str, Any]]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each (account, build region, endpoint settings) the deployment groups deploy an endpoint to."""
+    for parameter in parameters:
+        if parameter["name"] != "deployment-groups":
+            continue
+        for group in parameter["value"]:
+            build = group["buildEnvironment"]
+            for environment in [build, *group.get("deployEnvironments", [])]:
+                yield str(environment["account"]), build["region"], environment.get("endpoint", {})
+
+
+def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") -> dict[str, str]:
+    """The SSM context lookups of every endpoint's VPC values, answered as the target accounts would.
+
+    The deploy pipeline's synth makes them through each account's CDK lookup role; offline, the CLI
+    finds them in its user context (``~/.cdk.json``). Ids are derived from the account, so each differs.
+    """
+    context = {}
+    for account, region, endpoint in _environments(parameters):
+        subnets = endpoint.get("subnetIdsParameter", f"/{project}/vpc/subnets/private/ids")
+        security_group = endpoint.get("securityGroupIdParameter", f"/{project}/vpc/sg/id")
+        key = f"ssm:account={account}:parameterName={{}}:region={region}"
+        context[key.format(subnets)] = f"subnet-0a000{account},subnet-0b000{account}"
+        context[key.format(security_group)] = f"sg-0c000{account}"
+    return context
+
+
 class SynthPool:
     """The suite's shared synths, started on first use, as many at a time as there are cores.
 
@@ -166,9 +193,12 @@ class SynthPool:
         configurations: Mapping[str, Mapping[str, str]],
         *,
         unvalidated: frozenset[str] = frozenset(),
+        lookups: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._root = root
         self._configurations = configurations
+        # Context lookups answered per configuration, through a home folder of its own.
+        self._lookups = lookups or {}
         # CDK's CloudFormation validation (-c validate=true) runs on every configuration but these.
         self._unvalidated = unvalidated
         self._queue: deque[str] = deque()
@@ -184,11 +214,17 @@ class SynthPool:
         log = self._root / name / "stderr.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
         validate = () if name in self._unvalidated else ("-c", "validate=true")
+        environment = clean_environment(self._configurations[name])
+        if name in self._lookups:
+            home = self._root / name / "home"
+            home.mkdir(parents=True)
+            (home / ".cdk.json").write_text(json.dumps({"context": self._lookups[name]}))
+            environment["HOME"] = str(home)
         with log.open("wb") as stderr:
             process = subprocess.Popen(
                 cli_command(outdir, *validate),
                 cwd=ROOT,
-                env=clean_environment(self._configurations[name]),
+                env=environment,
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
             )
@@ -365,6 +401,11 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
         },
         # Fifty groups repeat the example's template shapes; validating them would add 5 s.
         unvalidated=frozenset({"fifty"}),
+        lookups={
+            "approved": network_lookups(manifest_parameters()),
+            "approved-experiment": network_lookups(manifest_parameters()),
+            "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
+        },
     )
     yield pool
     pool.close()

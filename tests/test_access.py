@@ -172,9 +172,21 @@ CLOUDFORMATION_READ_ONLY = {
 }
 
 
+# The part of ReadOnlyAccess, which the bootstrap's lookup role carries, that the VPC lookups rely on
+# ("ReadOnlyAccess", AWS Managed Policy Reference Guide); the role itself denies kms:Decrypt.
+# https://docs.aws.amazon.com/aws-managed-policy/latest/reference/ReadOnlyAccess.html
+READ_ONLY_SSM = {
+    "arn:aws:iam::aws:policy/ReadOnlyAccess": {
+        "Statement": [
+            {"Effect": "Allow", "Action": ["ssm:Describe*", "ssm:Get*", "ssm:List*"], "Resource": "*"}
+        ]
+    }
+}
+
+
 @pytest.fixture(scope="module")
 def world(approved_synth: Synth, bootstrap_template: dict[str, Any]) -> World:
-    world = World(CLOUDFORMATION_READ_ONLY)
+    world = World({**CLOUDFORMATION_READ_ONLY, **READ_ONLY_SSM})
     for name, stack in approved_synth.stacks.items():
         if f"/{PROD_GROUP}/" in name or name == "MlopsCicd":
             add_stack(world, stack)
@@ -601,6 +613,24 @@ def test_the_deploy_pipeline_assumes_only_its_targets_deploy_roles(world: World,
         allowed(world, Request(pipeline, "sts:AssumeRole", cdk_role("deploy", account)))
     denied(world, Request(pipeline, "sts:AssumeRole", cdk_role("deploy", EXPERIMENT_DEPLOY)))
     denied(world, Request(pipeline, "sts:AssumeRole", cdk_role("cfn-exec", DEPLOY[0])))
+
+
+def test_the_deploy_synth_looks_up_endpoint_networks_in_its_targets_only(
+    world: World, model_deploy: str
+) -> None:
+    """The CDK CLI assumes each endpoint account's lookup role for the SSM context lookups."""
+    synth = world.attribute(model_deploy, "AWS::IAM::Role", "PipelineBuildSynthCdkBuildProjectRole")
+    for account in TARGETS.values():
+        lookup = cdk_role("lookup", account)
+        allowed(world, Request(synth, "sts:AssumeRole", lookup))
+        for name in ("vpc/subnets/private/ids", "vpc/sg/id"):
+            parameter = f"arn:aws:ssm:{REGION}:{account}:parameter/mlops/{name}"
+            allowed(world, Request(lookup, "ssm:GetParameter", parameter))
+    denied(world, Request(synth, "sts:AssumeRole", cdk_role("lookup", EXPERIMENT_DEPLOY)))
+    denied(world, Request(synth, "sts:AssumeRole", cdk_role("deploy", DEPLOY[0])))
+    # The deploy role, which CloudFormation would resolve an SSM-typed parameter as, may not read them.
+    parameter = f"arn:aws:ssm:{REGION}:{DEPLOY[0]}:parameter/mlops/vpc/sg/id"
+    denied(world, Request(cdk_role("deploy", DEPLOY[0]), "ssm:GetParameter", parameter))
 
 
 def test_target_deploy_roles_read_only_the_pipeline_artifacts(

@@ -119,6 +119,40 @@ def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_with
     assert commands[-1] == "cdk synth"
 
 
+def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(example_synth: Synth) -> None:
+    """CloudFormation resolves SSM-typed parameters as the deploy role, which may not read them."""
+    template = example_synth.stack(f"{PROD}/ModelDeploy").template
+    (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
+    # A cached cdk.context.json in the infra repository would pin yesterday's subnets.
+    assert commands.index("rm -f cdk.context.json") < commands.index("cdk synth")
+    role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for policy in template["Resources"].values()
+        if policy["Type"] == "AWS::IAM::Policy" and {"Ref": role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (lookup,) = [s for s in statements if s.get("Sid") == "LookUpEndpointNetwork"]
+    assert lookup["Action"] == "sts:AssumeRole"
+    assert [json.dumps(r) for r in lookup["Resource"]] == [
+        json.dumps(
+            {
+                "Fn::Join": [
+                    "",
+                    [
+                        "arn:",
+                        {"Ref": "AWS::Partition"},
+                        f":iam::{account}:role/cdk-hnb659fds-lookup-role-{account}-us-east-1",
+                    ],
+                ]
+            }
+        )
+        for account in ("123456789015", "123456789016", "123456789017")
+    ]
+    assert all(s.get("Sid") == "LookUpEndpointNetwork" for s in statements if "sts:AssumeRole" in s["Action"])
+
+
 def test_parameter_starts_at_none_and_no_update_resets_it(example_synth: Synth) -> None:
     template = Template.from_json(example_synth.stack(f"{PROD}/ModelDeploy").template)
     (resource,) = template.find_resources("Custom::AWS").values()

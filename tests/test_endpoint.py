@@ -121,8 +121,36 @@ CASES = {
 }
 
 
+def network(account: str) -> tuple[list[str], str]:
+    """The subnets and security group each account's SSM parameters hold in these tests."""
+    return [f"subnet-0a000{account}", f"subnet-0b000{account}"], f"sg-0c000{account}"
+
+
+def lookup_key(account: str, parameter: str) -> str:
+    return f"ssm:account={account}:parameterName={parameter}:region={REGION}"
+
+
+def network_lookups(accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """What the CDK CLI would have looked up through each account's lookup role, as context."""
+    context = {}
+    for account, (subnets_parameter, security_group_parameter) in accounts.items():
+        subnets, security_group = network(account)
+        # A StringList parameter's value, as GetParameter returns it: unsorted, spaces after commas.
+        context[lookup_key(account, subnets_parameter)] = ", ".join(reversed(subnets))
+        context[lookup_key(account, security_group_parameter)] = security_group
+    return context
+
+
+LOOKUPS = network_lookups(
+    {
+        PROD_ACCOUNT: ("/mlops/vpc/subnets/private/ids", "/mlops/vpc/sg/id"),
+        BUILD_ACCOUNT: ("/shared/network/subnets", "/shared/network/endpoint-sg"),
+    }
+)
+
+
 def build_app(outdir: Path) -> cdk.App:
-    app = cdk.App(context=CONTEXT, outdir=str(outdir))
+    app = cdk.App(context={**CONTEXT, **LOOKUPS}, outdir=str(outdir))
     for construct_id, case in CASES.items():
         EndpointStack(
             app,
@@ -492,20 +520,82 @@ def test_model_container_has_no_network_unless_turned_off(synth: Synthesized) ->
     assert synth.one("Gpu", "AWS::SageMaker::Model")["EnableNetworkIsolation"] is False
 
 
-def test_vpc_from_ssm_parameters_at_deploy_time(synth: Synthesized) -> None:
-    vpc = synth.one("Prod", "AWS::SageMaker::Model")["VpcConfig"]
-    parameters = _parameters(synth, "Prod")
-    subnets, security_group = vpc["Subnets"]["Ref"], vpc["SecurityGroupIds"][0]["Ref"]
-    assert parameters[subnets] == {
-        "Type": "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>",
-        "Default": "/mlops/vpc/subnets/private/ids",
+def test_vpc_values_are_looked_up_at_synth_not_resolved_at_deploy_time(synth: Synthesized) -> None:
+    # The deploy role cannot read SSM parameters: no AWS::SSM::Parameter::Value parameter may remain.
+    assert all(_parameters(synth, case) == {} for case in CASES)
+    for case, account in (("Prod", PROD_ACCOUNT), ("Build", BUILD_ACCOUNT)):
+        subnets, security_group = network(account)
+        assert synth.one(case, "AWS::SageMaker::Model")["VpcConfig"] == {
+            "SecurityGroupIds": [security_group],
+            "Subnets": subnets,
+        }
+
+
+def test_vpc_lookups_go_through_the_target_accounts_lookup_role(tmp_path: Path) -> None:
+    """Without cached values CDK asks the CLI for them, naming the endpoint account's role to assume."""
+    app = cdk.App(context=CONTEXT, outdir=str(tmp_path))
+    EndpointStack(
+        app,
+        "Prod",
+        env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
+        governance=GOVERNANCE,
+        names=NAMES,
+        environment=PROD,
+        project_name="mlops",
+        approved_model=approved(3),
+        stack_name="endpoint-prod",
+    )
+    app.synth()
+    missing = json.loads((tmp_path / "manifest.json").read_text())["missing"]
+    role = (
+        f"arn:${{AWS::Partition}}:iam::{PROD_ACCOUNT}:role/cdk-hnb659fds-lookup-role-{PROD_ACCOUNT}-{REGION}"
+    )
+    assert sorted(entry["key"] for entry in missing) == sorted(
+        lookup_key(PROD_ACCOUNT, name) for name in ("/mlops/vpc/subnets/private/ids", "/mlops/vpc/sg/id")
+    )
+    assert {entry["props"]["lookupRoleArn"] for entry in missing} == {role}
+
+
+@pytest.mark.parametrize(
+    ("subnets", "security_group", "expected"),
+    [
+        (
+            "subnet-0abc1234,vpc-0abc1234",
+            "sg-0abc1234",
+            "/mlops/vpc/subnets/private/ids must hold subnet ids",
+        ),
+        ("", "sg-0abc1234", "/mlops/vpc/subnets/private/ids must hold subnet ids"),
+        ("subnet-0abc1234", "sg-0abc1234,sg-0def5678", "/mlops/vpc/sg/id must hold one security group id"),
+        (
+            ",".join(f"subnet-0abc{n:04}" for n in range(17)),
+            "sg-0abc1234",
+            "holds 17 subnets; SageMaker takes at most 16",
+        ),
+    ],
+)
+def test_looked_up_vpc_values_that_cannot_work_are_one_line_each(
+    tmp_path: Path, subnets: str, security_group: str, expected: str
+) -> None:
+    context = {
+        lookup_key(PROD_ACCOUNT, "/mlops/vpc/subnets/private/ids"): subnets,
+        lookup_key(PROD_ACCOUNT, "/mlops/vpc/sg/id"): security_group,
     }
-    assert parameters[security_group] == {
-        "Type": "AWS::SSM::Parameter::Value<String>",
-        "Default": "/mlops/vpc/sg/id",
-    }
-    defaults = {p["Default"] for p in _parameters(synth, "Build").values()}
-    assert defaults == {"/shared/network/subnets", "/shared/network/endpoint-sg"}
+    app = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
+    with pytest.raises(SettingsError) as raised:
+        EndpointStack(
+            app,
+            "Prod",
+            env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
+            governance=GOVERNANCE,
+            names=NAMES,
+            environment=PROD,
+            project_name="mlops",
+            approved_model=approved(3),
+            stack_name="endpoint-prod",
+        )
+    (problem,) = raised.value.problems
+    assert problem.startswith("prod endpoint: the SSM parameter /mlops/vpc/")
+    assert expected in problem
 
 
 def test_no_vpc_when_turned_off(synth: Synthesized) -> None:
@@ -556,12 +646,18 @@ def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
     assert wildcard == {"AuthenticateToEcr", "PublishEndpointMetrics", "DescribeEndpointNetwork"}
 
 
-def test_network_interfaces_only_with_the_environments_security_group(synth: Synthesized) -> None:
+def test_network_interfaces_only_in_the_environments_subnets_and_security_group(synth: Synthesized) -> None:
     create = _statements(synth, "Prod")["CreateEndpointNetworkInterfaces"]
+    subnets, security_group = network(PROD_ACCOUNT)
+    ec2 = f"arn:aws:ec2:{REGION}:{PROD_ACCOUNT}"
     assert create["Action"] == "ec2:CreateNetworkInterface"
-    security_group = create["Resource"][2]["Fn::Join"][1]
-    assert security_group[0] == f"arn:aws:ec2:{REGION}:{PROD_ACCOUNT}:security-group/"
-    assert security_group[1]["Ref"] in _parameters(synth, "Prod")
+    assert sorted(create["Resource"]) == sorted(
+        [
+            f"{ec2}:network-interface/*",
+            *(f"{ec2}:subnet/{subnet}" for subnet in subnets),
+            f"{ec2}:security-group/{security_group}",
+        ]
+    )
 
 
 def test_data_capture_goes_encrypted_to_the_stacks_bucket(synth: Synthesized) -> None:
