@@ -180,6 +180,11 @@ def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") ->
     return context
 
 
+# One slot per core for the suite's CDK synths (the pool's and the documented commands' in test_docs):
+# more at once only makes each slower.
+SYNTH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+
+
 class SynthPool:
     """The suite's shared synths, started on first use, as many at a time as there are cores.
 
@@ -242,7 +247,8 @@ class SynthPool:
                     return
                 name = self._queue.popleft()
             try:
-                self._jobs[name].set_result(self._run(name))
+                with SYNTH_SLOTS:
+                    self._jobs[name].set_result(self._run(name))
             except BaseException as error:  # handed to the test that waits for it, not lost in a thread
                 self._jobs[name].set_exception(error)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, clean_environment
+from tests.conftest import ROOT, SYNTH_SLOTS, clean_environment
 
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "zero-to-served-model.md"
@@ -208,9 +208,10 @@ def run_doc(doc: Path, cwd: Path, out: Path) -> DocRun:
     )
     # The reader's shell: no venv active (the docs must not need one), Python from the system.
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT)))
-    result = subprocess.run(
-        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    with SYNTH_SLOTS:
+        result = subprocess.run(
+            ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
     indexes = [int(line) for line in ran.read_text().split()]
     run = DocRun(commands, indexes, result.returncode, out, cwd)
     print(run.report())
@@ -326,27 +327,18 @@ def test_the_documented_exit_code_through_the_cli(tmp_path: Path) -> None:
     manifest = tmp_path / "bad.yaml"
     source = (ROOT / "examples" / "sample-ml-model-name.yaml").read_text()
     manifest.write_text(source.replace("account: '123456789015'", "account: '12345'"))
-    result = subprocess.run(
-        [
-            "scripts/cdk.sh",
-            "synth",
-            "-c",
-            f"manifest={manifest}",
-            "-c",
-            "group=models",
-            "-c",
-            "account=111111111111",
-            "-c",
-            "region=us-east-1",
-            "--output",
-            str(tmp_path / "cdk.out"),
-        ],
-        cwd=ROOT,
-        env=clean_environment({}),
-        capture_output=True,
-        text=True,
-        check=False,
+    command = (
+        "scripts/cdk.sh synth -c manifest={} -c group=models -c account=111111111111 -c region=us-east-1"
     )
+    with SYNTH_SLOTS:
+        result = subprocess.run(
+            [*shlex.split(command.format(manifest)), "--output", str(tmp_path / "cdk.out")],
+            cwd=ROOT,
+            env=clean_environment({}),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     readme = README.read_text()
     assert "(`python app.py`) exits with code 2" in readme
     assert "exits with code 1 and adds one line of its own" in readme
