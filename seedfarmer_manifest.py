@@ -17,12 +17,11 @@ from typing import Any
 
 import yaml
 
-from settings import CDK_PREFIX, PARAMETER_PREFIX, SEEDFARMER_PREFIX, SettingsError
+from settings import CDK_PREFIX, MODULE_FOLDER, PARAMETER_PREFIX, SEEDFARMER_PREFIX, SettingsError
 
 DEFAULT_PROJECT = "mlops"
 DEFAULT_DEPLOYMENT = "local"
 PROJECT_FILE = "seedfarmer.yaml"
-MODULE_FOLDER = Path(__file__).resolve().parent
 
 
 def upper_snake(name: str) -> str:
