@@ -16,7 +16,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from plan import deployment_plan
-from quotas import check_templates
+from quotas import TOP_STACK_ID, check_templates
 from seedfarmer_manifest import manifest_environment
 from settings import SettingsError, load_settings
 from stack import MlopsCicdStack
@@ -64,7 +64,7 @@ def build_app(
             "pipelines never deploy",
             file=sys.stderr,
         )
-    stack = MlopsCicdStack(app, "MlopsCicd", settings=settings)
+    stack = MlopsCicdStack(app, TOP_STACK_ID, settings=settings)
     cdk.Validations.of(app).add_plugins(*validation_plugins(app))
     return app, deployment_plan(settings, stack)
 
@@ -86,7 +86,9 @@ def main(environ: Mapping[str, str] | None = None, outdir: str | None = None) ->
         return _report(error)
     try:
         assembly = app.synth()
-        check_templates(assembly.directory)
+        stack = app.node.find_child(TOP_STACK_ID)
+        assert isinstance(stack, MlopsCicdStack)
+        check_templates(assembly.directory, stack.parameters)
     except SettingsError as error:
         return _report(error)
     except RuntimeError as error:

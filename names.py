@@ -32,8 +32,10 @@ MODEL_ARTIFACTS_PREFIX = "models"
 SAMPLE_PAYLOADS_PREFIX = "samples"
 """Where the model-build repository puts each version's sample payload (``SamplePayloadUrl``)."""
 
-# CloudFormation allows 128; CDK names a pipeline stack's cross-region replication stack
-# "<stack>-support-<region>", so the module's stacks leave room for that suffix.
+CLOUDFORMATION_STACK = 128
+"""CloudFormation's limit on stack names, the one place it is stated."""
+# A pipeline stack acting in another region gets a stack "<stack>-support-<region>" (at most 23
+# characters more), so the stage stacks the module names leave room for that suffix.
 STACK_NAME = 100
 
 
@@ -47,6 +49,14 @@ def cdk_lookup_role_arn(partition: str, account: str, region: str) -> str:
     The preflight reads through it, and the deploy pipelines' synth looks up endpoint VPC values with it.
     """
     return f"arn:{partition}:iam::{account}:role/cdk-{CDK_BOOTSTRAP_QUALIFIER}-lookup-role-{account}-{region}"
+
+
+def cross_region_support_stack(pipeline_stack_name: str, region: str) -> str:
+    """The stack holding a pipeline's artifact copies in ``region``, named as CDK names its own.
+
+    Never shortened (it carries the top stack's name whole), so settings check that it fits.
+    """
+    return f"{pipeline_stack_name}-support-{region}"
 
 
 def short_hash(text: str, length: int = HASH_LENGTH) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from settings import ApplicationSettings, RepositorySettings
 from stack import MlopsCicdStack, group_names
 from stages.endpoint import parse_approved_model
-from stages.model_deploy import deploy_targets
+from stages.model_deploy import deploy_waves
 
 
 def _repository(repository: RepositorySettings, branch: str) -> str:
@@ -33,11 +33,14 @@ def deployment_plan(settings: ApplicationSettings, stack: MlopsCicdStack) -> lis
             f"{_repository(params.model_build_repo, group.source_branch)}",
             f"    deploy pipeline {names.model_deploy_pipeline}, on approval in {names.model_package_group}:",
         ]
-        lines += [
-            f"      -> {target.name}: {target.account} ({build.region}, {target.type.value})"
-            + (", after a manual approval" if target.needs_approval else "")
-            for target in deploy_targets(group)
-        ]
+        for number, wave in enumerate(deploy_waves(group), start=1):
+            together = " side by side" if len(wave.targets) > 1 else ""
+            approval = ", after a manual approval" if wave.needs_approval else ""
+            lines.append(f"      {number}. {wave.name or wave.targets[0].name}{together}{approval}:")
+            lines += [
+                f"         -> {target.name}: {target.account} ({build.region}, {target.type.value})"
+                for target in wave.targets
+            ]
         if settings.approved_model_group == group.name:
             lines += _image_note(settings, build.account)
     return lines

@@ -13,12 +13,15 @@ from pathlib import Path
 
 from aws_cdk import aws_codepipeline as codepipeline
 
-from settings import SettingsError
+from names import CODEPIPELINE, bounded
+from settings import ModuleParameters, SettingsError
 
 PIPELINE_STAGES = 50
 STAGE_ACTIONS = 50
 TEMPLATE_RESOURCES = 500
 TEMPLATE_BYTES = 1_000_000
+TOP_STACK_ID = "MlopsCicd"
+"""The top stack's construct id; each group's stage is an assembly named after it and the group."""
 
 
 def pack(weights: Sequence[int], capacity: int = STAGE_ACTIONS) -> list[list[int]]:
@@ -58,15 +61,40 @@ def check_pipeline(pipeline: codepipeline.Pipeline, what: str) -> None:
         raise SettingsError(problems)
 
 
-def check_templates(outdir: str) -> None:
-    """Fail the synth if any template of the cloud assembly exceeds CloudFormation's size limits."""
+def check_templates(outdir: str, parameters: ModuleParameters) -> None:
+    """Fail the synth if any template of the cloud assembly exceeds CloudFormation's size limits.
+
+    The top stack grows with the groups (one preflight, detail parameter and pipeline actions each), so
+    its problem names the groups' parameter and the count given; a group's own stacks are named by group.
+    The numbers are the template's own, not a forecast of how many groups would fit.
+    """
+    where = (
+        f"deployment-groups-file {parameters.deployment_groups_file}"
+        if parameters.deployment_groups_file
+        else "deployment-groups"
+    )
+    groups = parameters.deployment_groups
+    by_construct_id = {bounded(group.name, CODEPIPELINE): index for index, group in enumerate(groups)}
     problems = []
     for path in sorted(Path(outdir).rglob("*.template.json")):
         size = path.stat().st_size
         resources = len(json.loads(path.read_text()).get("Resources", {}))
+        over = []
         if resources > TEMPLATE_RESOURCES:
-            problems.append(f"{path.name}: {resources} resources, CloudFormation allows {TEMPLATE_RESOURCES}")
+            over.append(f"{resources} resources (CloudFormation allows {TEMPLATE_RESOURCES})")
         if size > TEMPLATE_BYTES:
-            problems.append(f"{path.name}: {size} bytes, CloudFormation allows {TEMPLATE_BYTES}")
+            over.append(f"{size:,} bytes (CloudFormation allows {TEMPLATE_BYTES:,} per template)")
+        if not over:
+            continue
+        index = by_construct_id.get(path.parent.name.removeprefix(f"assembly-{TOP_STACK_ID}-"))
+        if index is None:
+            problems.append(
+                f"{where}: {len(groups)} groups given, and with them the template {path.name} has "
+                f"{' and '.join(over)}; give fewer groups"
+            )
+        else:
+            problems.append(
+                f"{where}[{index}] ({groups[index].name}): its template {path.name} has {' and '.join(over)}"
+            )
     if problems:
         raise SettingsError(problems)

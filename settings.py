@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -37,15 +38,20 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from names import CLOUDFORMATION_STACK, cross_region_support_stack
+
 PARAMETER_PREFIX = "SEEDFARMER_PARAMETER_"
 SEEDFARMER_PREFIX = "SEEDFARMER_"
 CDK_PREFIX = "CDK_DEFAULT_"
 APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
 APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 NO_APPROVED_MODEL = "NONE"
-STACK_NAME_LIMIT = 128  # CloudFormation's limit on stack names
 PARAMETER_SIZE_LIMIT = 65_536
 """Characters per parameter value: far above any real manifest (seedfarmer stores at most 8 KB of them)."""
+GROUPS_FILE_SIZE_LIMIT = 1_048_576
+"""Bytes of ``deployment-groups-file`` read: fifty groups take about 16 KB."""
+PROBLEMS_SHOWN = 25
+"""Lines of problems reported at most: a list of thousands of bad items says so in one line."""
 MODULE_FOLDER = Path(__file__).resolve().parent
 """Where ``deployment-groups-file`` is read: this module's folder, under seedfarmer and in the pipelines."""
 
@@ -147,12 +153,12 @@ ResourceName = Annotated[
         "must be 1-64 letters, digits or single hyphens, start with a letter and not end with a hyphen",
     ),
 ]
-# The rules of `git check-ref-format --branch`.
+# The rules of `git check-ref-format --branch`; and text that UTF-8 can encode (no lone surrogates).
 BranchName = Annotated[
     str,
     _matching(
         r"(?![-/])(?!(@|HEAD)$)(?!.*(\.\.|//|@\{))(?!(.*/)?\.)(?!.*\.lock(/|$))(?!.*[/.]$)"
-        r"[^\s~^:?*\[\\\x00-\x1f\x7f]{1,255}",
+        r"[^\s~^:?*\[\\\x00-\x1f\x7f\ud800-\udfff]{1,255}",
         "must be a git branch name: no spaces, '~', '^', ':', '?', '*', '[', '\\', '..', '//' or '@{', "
         "no part starting with '.' or ending with '.lock', not starting with '-' or '/', "
         "not ending with '/' or '.', not '@' or 'HEAD'",
@@ -209,11 +215,67 @@ SeedFarmerName = Annotated[
 ]
 
 
-TagKey = Annotated[
-    str,
-    _matching(r"(?s)(?![aA][wW][sS]:).{1,128}", "must be 1-128 characters and not start with 'aws:'"),
-]
-TagValue = Annotated[str, Field(max_length=256)]
+MODULE_TAG_KEYS = ("SeedFarmerProjectName", "SeedFarmerDeploymentName", "SeedFarmerModuleName")
+"""Tags the module puts on every stack and resource (modulestack.yaml's grants select pipelines by them)."""
+CDK_TAG_KEYS = ("aws-cdk:auto-delete-objects",)
+"""Tags CDK adds itself: on every bucket it empties before deleting (dev build accounts, tooling logs)."""
+RESOURCE_TAG_LIMITS = {
+    # User tags per resource, as each service documents it (tags starting with aws: do not count); every
+    # kind the synthesized templates tag is listed (tests/test_stack.py checks), and the stacks themselves.
+    "AWS::CloudFormation::Stack": 50,
+    "AWS::ApplicationAutoScaling::ScalableTarget": 50,
+    "AWS::CloudWatch::Alarm": 50,
+    "AWS::CodeBuild::Project": 50,
+    "AWS::CodePipeline::Pipeline": 50,
+    "AWS::ECR::Repository": 50,
+    "AWS::Events::Rule": 50,
+    "AWS::IAM::Role": 50,
+    "AWS::KMS::Key": 50,
+    "AWS::Lambda::Function": 50,
+    "AWS::Logs::LogGroup": 50,
+    "AWS::S3::Bucket": 50,
+    "AWS::SNS::Topic": 50,
+    "AWS::SQS::Queue": 50,
+    "AWS::SSM::Parameter": 50,
+    "AWS::SageMaker::Endpoint": 50,
+    "AWS::SageMaker::EndpointConfig": 50,
+    "AWS::SageMaker::Model": 50,
+    "AWS::SageMaker::ModelPackageGroup": 50,
+}
+TAGS_LIMIT = min(RESOURCE_TAG_LIMITS.values()) - len(MODULE_TAG_KEYS) - len(CDK_TAG_KEYS)
+"""The user's tags that fit beside the module's and CDK's on every resource the module tags (46)."""
+
+
+def _tag_text(*, key: bool) -> AfterValidator:
+    """AWS's common tag alphabet: letters, digits and spaces of any script, and ``_ . : / = + - @``.
+
+    Values may not be empty either: they are CloudFormation stack tags too, which need 1-256 characters.
+    """
+    limit = 128 if key else 256
+
+    def check(value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        odd = sorted({c for c in value if unicodedata.category(c)[0] not in "LNZ" and c not in "_.:/=+-@"})
+        if odd:
+            shown = ", ".join(repr(c) for c in odd[:5])
+            raise ValueError(
+                "may hold only letters, digits, spaces and _ . : / = + - @ (AWS's tag characters), "
+                f"not {shown}"
+            )
+        if key and value[:4].lower() == "aws:":
+            raise ValueError("must not start with 'aws:' (reserved for AWS)")
+        if key and value in MODULE_TAG_KEYS + CDK_TAG_KEYS:
+            raise ValueError("is a tag the module or CDK sets itself")
+        return value
+
+    return AfterValidator(check)
+
+
+TagKey = Annotated[str, _tag_text(key=True)]
+TagValue = Annotated[str, _tag_text(key=False)]
 
 
 def _repeated(named: list[tuple[str, str]]) -> str:
@@ -230,6 +292,15 @@ class EnvironmentType(StrEnum):
     DEV = "dev"
     PREPROD = "preprod"
     PROD = "prod"
+
+
+class DeployOrder(StrEnum):
+    """How a deploy pipeline orders its environments after an approval."""
+
+    BY_TYPE = "byType"
+    """One stage per environment type, dev -> preprod -> prod, its environments side by side."""
+    SEQUENTIAL = "sequential"
+    """One stage per environment, one after another (the build environment first)."""
 
 
 class _Input(BaseModel):
@@ -382,6 +453,7 @@ class DeploymentGroupSettings(_Input):
     source_branch: BranchName
     build_environment: BuildEnvironmentSettings
     deploy_environments: tuple[DeployEnvironmentSettings, ...] = ()
+    deploy_order: DeployOrder = DeployOrder.BY_TYPE
 
     @model_validator(mode="after")
     def _environment_names_unique(self) -> DeploymentGroupSettings:
@@ -441,6 +513,17 @@ class ModuleParameters(_FromEnvironment):
     s3_access_logs_bucket_arn: S3BucketArn | None = None
     tags: dict[TagKey, TagValue] = Field(default_factory=dict)
 
+    @field_validator("tags", mode="after")
+    @classmethod
+    def _tags_fit_every_resource(cls, tags: dict[str, str]) -> dict[str, str]:
+        if len(tags) > TAGS_LIMIT:
+            raise ValueError(
+                f"{len(tags)} tags given, at most {TAGS_LIMIT} fit: every resource also carries the "
+                f"module's {len(MODULE_TAG_KEYS)} and CDK's {len(CDK_TAG_KEYS)}, and AWS allows "
+                f"{min(RESOURCE_TAG_LIMITS.values())} per resource"
+            )
+        return tags
+
     @field_validator("deployment_groups", mode="after")
     @classmethod
     def _group_names_unique(
@@ -489,6 +572,15 @@ class ApplicationSettings(BaseModel):
     """The one deployment group ``approved_model_info`` belongs to."""
 
     @property
+    def resource_tags(self) -> dict[str, str]:
+        """What every stack and resource carries: the module's own tags, then the user's (other keys)."""
+        sf = self.seedfarmer
+        module = dict(
+            zip(MODULE_TAG_KEYS, (sf.project_name, sf.deployment_name, sf.module_name), strict=True)
+        )
+        return {**module, **self.parameters.tags}
+
+    @property
     def stack_name(self) -> str:
         """Exactly what ``seedfarmer metadata convert`` looks for: never shortened."""
         sf = self.seedfarmer
@@ -513,8 +605,8 @@ def _location(
     for index, part in enumerate(loc):
         if isinstance(part, int):
             path += f"[{part}]"
-        elif keyed and index == 0:
-            path += f"[{part!r}]"
+        elif (keyed and index == 0) or not part.isprintable():
+            path += f"[{part!r}]"  # a user's map key, or one that would not print as it is
         elif part:
             # Defaults validated in place are located by field name; the user wrote camelCase. An
             # unknown key is shown exactly as written.
@@ -528,12 +620,15 @@ def _echo(given: object) -> str:
     text = repr(given)
     if isinstance(given, str) and len(given) > _ECHO_LIMIT:
         text = f"{given[:_ECHO_LIMIT]!r}... ({len(given)} characters)"
+    elif len(text) > _ECHO_LIMIT:  # a number of thousands of digits
+        text = f"{text[:_ECHO_LIMIT]}... ({len(text)} characters)"
     return text
 
 
 # pydantic's wording for the types of error a manifest can produce, in the manifest's terms.
 _PLAIN: dict[str, str] = {
     "string_type": "must be a string (in quotes)",
+    "string_unicode": "must be valid Unicode text (it holds a lone surrogate, as undecodable bytes become)",
     "int_type": "must be a whole number",
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
@@ -547,13 +642,75 @@ _PLAIN: dict[str, str] = {
 }
 
 
+@functools.cache
+def _places_of_keys() -> dict[str, list[str]]:
+    """Every key the input takes, with the places it belongs, as the README's tables name them."""
+    places: dict[str, list[str]] = {}
+    models: list[tuple[type[BaseModel], str]] = [
+        (ModuleParameters, "the module's parameters"),
+        (InfraRepositorySettings, "infra-repo"),
+        (DeploymentGroupSettings, "a deployment group"),
+        (BuildEnvironmentSettings, "buildEnvironment"),
+        (DeployEnvironmentSettings, "deployEnvironments[i]"),
+        (EndpointSettings, "endpoint"),
+        (AutoScalingSettings, "endpoint.autoScaling"),
+    ]
+    for model, place in models:
+        for field in model.model_fields:
+            key = _parameter_name(field) if model is ModuleParameters else to_camel(field)
+            places.setdefault(key, []).append(place)
+    return places
+
+
+# Why a key that belongs elsewhere is not taken here, where the reason is not obvious.
+_WHY_ELSEWHERE = {
+    "region": "deploy environments serve from their group's build region",
+    "branch": "the model-build repository's branches are the groups' sourceBranch",
+}
+
+
+def _unknown_key(key: object) -> str:
+    """An unknown key: a key of another place says where it belongs, a near miss says what was meant."""
+    places = _places_of_keys()
+    if isinstance(key, str) and key in places:
+        why = f"; {_WHY_ELSEWHERE[key]}" if key in _WHY_ELSEWHERE else ""
+        return f"not a key here: it belongs in {' or '.join(places[key])}{why}"
+    if isinstance(key, str):
+        camel = to_camel(key.replace("-", "_"))
+        if camel != key and camel in places:
+            return f"unknown key: keys inside values are camelCase ({camel!r})"
+    return "unknown key (check its spelling)"
+
+
+def _unquoted(given: object, field: object) -> str | None:
+    """What YAML made of a value that should have been quoted, e.g. an account read as an (octal) number."""
+    if isinstance(given, bool):
+        return (
+            f"must be a string: quote it; YAML read it as {str(given).lower()} "
+            "(unquoted yes, no, on, off, true and false are booleans to YAML)"
+        )
+    if field != "account" or not isinstance(given, int | float):
+        return None
+    quote = "must be a string of 12 digits: quote it"
+    if isinstance(given, int) and given >= 0 and len(str(given)) == 12:
+        return f"{quote} ('{given}'); YAML read it as the number {given}"
+    if isinstance(given, int) and given >= 0 and len(f"0{given:o}") == 12:
+        return f"{quote} ('0{given:o}'); YAML read an unquoted 0{given:o} as the octal number {given}"
+    return f"{quote}; YAML read it as the number {given!r}"
+
+
 def _describe(error: Mapping[str, Any], *, echo: bool = True) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
+    loc = tuple(error.get("loc") or ())
     if kind == "missing":
         return "is required"
     if kind == "extra_forbidden":
-        return "unknown key (check its spelling)"
+        return _unknown_key(loc[-1] if loc else None)
+    if kind == "string_type":
+        unquoted = _unquoted(error.get("input"), loc[-1] if loc else None)
+        if unquoted:
+            return unquoted
     if kind in _PLAIN:
         message = _PLAIN[kind]
     elif kind == "too_short" and ctx.get("min_length") == 1:
@@ -632,7 +789,42 @@ def _parameter_values(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[
             reason = "nested too deeply" if isinstance(error, RecursionError) else str(error) or "too large"
             problems.append(f"{_parameter_name(field)}: is not valid JSON ({variable}): {reason}")
             unparsable.add(field)
+            continue
+        if (undecodable := _lone_surrogate(values[field])) is not None:
+            loc, given = undecodable
+            label = _location(_parameter_name(field), loc, keyed=field in _MAP_PARAMETERS, field_names=False)
+            problems.append(f"{label}: {_PLAIN['string_unicode']}, got {_echo(given)}")
+            unparsable.add(field)
     return values, problems, frozenset(unparsable)
+
+
+def _lone_surrogate(document: object) -> tuple[tuple[int | str, ...], str] | None:
+    """Where a decoded JSON value holds text UTF-8 cannot encode, and that text; None if nowhere.
+
+    A JSON escape of half a surrogate pair, or bytes of the environment that were not UTF-8, give such
+    text; pydantic would show it as a replacement character, so it is found first and shown escaped.
+    Iterative: the value may be deep.
+    """
+    stack: list[tuple[tuple[int | str, ...], object]] = [((), document)]
+    while stack:
+        loc, value = stack.pop()
+        items: list[tuple[int | str, object]] = []
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return loc, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                try:
+                    key.encode("utf-8")
+                except UnicodeEncodeError:
+                    return (*loc, key), key
+                items.append((key, item))
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        stack.extend(((*loc, key), item) for key, item in reversed(items))
+    return None
 
 
 def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -689,18 +881,48 @@ def _groups_from_file(values: dict[str, Any], module_folder: Path) -> tuple[str 
     return where, [], False
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML whose mappings never repeat a key: PyYAML would silently keep the last value."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # '<<' merges another mapping in; its keys may be overridden on purpose
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in first_line
+            except TypeError:
+                continue  # an unhashable key: the base class says so
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"key {key!r} given twice (first on line {first_line[key]})",
+                    key_node.start_mark,
+                )
+            first_line[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_groups_file(module_folder: Path, relative: str) -> tuple[Any, str | None]:
     """The file's content, or what stops it being read."""
     path = module_folder / relative
     if not path.resolve().is_relative_to(module_folder.resolve()):
         return None, f"leads outside the module's folder ({module_folder})"
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8")), None
+        size = path.stat().st_size
+        if size > GROUPS_FILE_SIZE_LIMIT:
+            return None, f"is {size:,} bytes; at most {GROUPS_FILE_SIZE_LIMIT:,} are read"
+        # A SafeLoader: constructs plain data only, as yaml.safe_load does.
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader), None
     except (OSError, UnicodeDecodeError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return None, f"cannot be read in the module's folder ({module_folder}): {reason}"
     except yaml.YAMLError as error:
         return None, f"is not valid YAML or JSON{_yaml_problem(error)}"
+    except (RecursionError, MemoryError):
+        return None, "cannot be read: nested too deeply or too large"
 
 
 def _yaml_problem(error: yaml.YAMLError) -> str:
@@ -769,15 +991,19 @@ def load_settings(
             skip = unparsable if key == "parameters" else frozenset()
             problems += _problems(error, name_of, missing_hint, skip)
     if "seedfarmer" in parts:
-        sf = parts["seedfarmer"]
-        stack_name = f"{sf.project_name}-{sf.deployment_name}-{sf.module_name}"
-        if len(stack_name) > STACK_NAME_LIMIT:
-            problems.append(
-                "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
-                f"'<project>-<deployment>-<module>' would be {len(stack_name)} characters; "
-                f"CloudFormation allows at most {STACK_NAME_LIMIT}"
-            )
+        problems += _stack_name_problems(
+            parts["seedfarmer"],
+            parts.get("parameters"),
+            parts.get("tooling"),
+            groups_label or _parameter_name("deployment_groups"),
+        )
     info, group = _approved_model(env, parts.get("parameters"), problems)
+    if len(problems) > PROBLEMS_SHOWN:
+        hidden = len(problems) - PROBLEMS_SHOWN + 1
+        problems = [
+            *problems[: PROBLEMS_SHOWN - 1],
+            f"{hidden} more problems not shown: fix those above first",
+        ]
     if problems:
         raise SettingsError(problems)
     return ApplicationSettings(
@@ -786,6 +1012,53 @@ def load_settings(
         approved_model_info=info,
         approved_model_group=group,
     )
+
+
+_STACK_NAME_VARIABLES = "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME"
+
+
+def _stack_name_problems(
+    seedfarmer: SeedFarmerContext,
+    parameters: ModuleParameters | None,
+    tooling: ToolingEnvironment | None,
+    groups_where: str,
+) -> list[str]:
+    """The top stack's name and those of its ``-support-<region>`` stacks, which are never shortened.
+
+    The top stack is named exactly as ``seedfarmer metadata convert`` expects; the infra pipeline's
+    artifact-copy stack for each build region other than the tooling region is named after it (as CDK
+    names its own), and CDK fails inside the synth on a name over CloudFormation's limit. The stage
+    stacks are shortened to fit.
+    """
+    stack_name = f"{seedfarmer.project_name}-{seedfarmer.deployment_name}-{seedfarmer.module_name}"
+    if not stack_name[0].isalpha():
+        return [
+            "SEEDFARMER_PROJECT_NAME: must start with a letter: it begins the stack name "
+            "'<project>-<deployment>-<module>', and CloudFormation stack names do, "
+            f"got {seedfarmer.project_name!r}"
+        ]
+    if len(stack_name) > CLOUDFORMATION_STACK:
+        return [
+            f"{_STACK_NAME_VARIABLES}: the stack name '<project>-<deployment>-<module>' would be "
+            f"{len(stack_name)} characters; CloudFormation allows at most {CLOUDFORMATION_STACK}"
+        ]
+    if parameters is None or tooling is None:
+        return []
+    first_group_in: dict[str, int] = {}
+    for index, group in enumerate(parameters.deployment_groups):
+        first_group_in.setdefault(group.build_environment.region, index)
+    problems = []
+    for region, index in first_group_in.items():
+        support = cross_region_support_stack(stack_name, region)
+        if region != tooling.region and len(support) > CLOUDFORMATION_STACK:
+            problems.append(
+                f"{_STACK_NAME_VARIABLES}: the stack name '<project>-<deployment>-<module>' is "
+                f"{len(stack_name)} characters; with {groups_where}[{index}].buildEnvironment.region "
+                f"{region!r} (not the tooling region) the infra pipeline needs the stack "
+                f"'<stack name>-support-{region}', "
+                f"{len(support)} characters, and CloudFormation allows at most {CLOUDFORMATION_STACK}"
+            )
+    return problems
 
 
 def _approved_model(

@@ -41,7 +41,8 @@ from stages.tooling import (
     BUILD_IMAGE,
     RUNTIMES,
     PipelineArtifactStore,
-    complete_cross_region_support,
+    acknowledge_replication,
+    artifact_buckets,
     grant_connection_use,
     in_folder,
     module_synth_step,
@@ -173,12 +174,7 @@ class MlopsCicdStack(GovernedStack):
         sf = settings.seedfarmer
         params = settings.parameters
         governance = Governance(
-            tags={
-                "SeedFarmerProjectName": sf.project_name,
-                "SeedFarmerDeploymentName": sf.deployment_name,
-                "SeedFarmerModuleName": sf.module_name,
-                **params.tags,
-            },
+            tags=settings.resource_tags,
             tooling_account=tooling.account,
             boundary_name=params.permissions_boundary_name,
             tooling_boundary_arn=sf.permissions_boundary_arn,
@@ -191,12 +187,14 @@ class MlopsCicdStack(GovernedStack):
             stack_name=settings.stack_name,
             description="SageMaker model CICD: infra pipeline (seedfarmer module)",
         )
+        self.parameters = params
+        """What the templates are checked against after the synth (quotas.check_templates)."""
         logs_bucket_name = self._tooling_access_logs(settings)
         store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=logs_bucket_name)
 
         infra = params.infra_repo
         source = pipeline_source(self, infra, infra.branch, trigger_on_push=True)
-        synth = module_synth_step(source, infra.path, settings.carried_environment)
+        synth = module_synth_step(source, infra.path, settings.carried_environment, cache_bucket=store.bucket)
         self.pipeline_name = infra_pipeline(settings.stack_name)
         tools = pinned_cdk_tools()
         self.pipeline = pipelines.CodePipeline(
@@ -204,12 +202,18 @@ class MlopsCicdStack(GovernedStack):
             "InfraPipeline",
             pipeline_name=self.pipeline_name,
             pipeline_type=cdk.aws_codepipeline.PipelineType.V2,
-            artifact_bucket=store.bucket,
             synth=synth,
             self_mutation=True,
             cli_version=tools.cli,
             cdk_assets_cli_version=tools.assets,
-            # Used for the cross-region replication buckets CDK adds; our own bucket has its own key.
+            # The stage stacks of every group go to its build region, through that region's bucket.
+            **artifact_buckets(
+                self,
+                store,
+                (group.build_environment.region for group in params.deployment_groups),
+                governance,
+            ),
+            # Cross-account deploys read artifacts with the buckets' own keys; none is CDK's.
             cross_account_keys=True,
             enable_key_rotation=True,
             code_build_defaults=pipelines.CodeBuildOptions(
@@ -244,7 +248,7 @@ class MlopsCicdStack(GovernedStack):
         grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
-        complete_cross_region_support(self.pipeline.pipeline, governance)
+        acknowledge_replication(self.pipeline.pipeline)
         cdk.CfnOutput(
             self,
             "metadata",

@@ -186,6 +186,12 @@ def _render(template: dict[str, Any], where: Placement, parameters: Mapping[str,
     renderer.AccountId = where.account
     renderer.Partition = where.partition
     renderer.StackName = where.stack_name
+    # AWS::StackId: the stack's ARN, ending in an id CloudFormation picks (cloud-radar's render leaves it
+    # empty); a fixed one keeps the world deterministic.
+    renderer.StackId = (
+        f"arn:{where.partition}:cloudformation:{where.region}:{where.account}:stack/{where.stack_name}/"
+        "00000000-0000-4000-8000-000000000000"
+    )
     plain = {k: v for k, v in parameters.items() if k in template.get("Parameters", {})}
     rendered: dict[str, Any] = _without_no_value(renderer.render(params=plain or None, region=where.region))
     return rendered

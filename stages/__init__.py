@@ -8,4 +8,4 @@ LOG_RETENTION = logs.RetentionDays.ONE_YEAR
 """How long every log group the module creates keeps its logs."""
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
-"""The module's Lambda handlers, packaged as assets by the stacks that run them."""
+"""The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""

@@ -12,20 +12,18 @@ that changes any property each make a new model and config; the endpoint is upda
 config (SageMaker's blue/green update, no downtime), and CloudFormation deletes the old ones in its cleanup
 phase. Same inputs, byte-identical template.
 
-Auto scaling and instance type changes. SageMaker refuses an endpoint update that changes the instance
-type of a variant registered with Application Auto Scaling, and CloudFormation cannot deregister first: it
-deletes resources that left the template (or were replaced) only in its cleanup phase, after the endpoint
-update, so giving the scalable target a new logical id alone changes nothing. The variant's *name* is
-therefore derived from its instance type (``ml.m5.xlarge`` -> ``ml-m5-xlarge``): a new instance type is a
-new variant (with its own scalable target, registered after the update), never a changed one, and the
-old variant's target is deleted in the cleanup phase. A new model version keeps the variant name, which
-SageMaker allows under auto scaling; ``RetainAllVariantProperties`` keeps the instance count the scaler
-chose instead of resetting it to the initial count on every model update. (SageMaker documents the refusal
-for a changed instance type; it does not document removing a registered variant. Should it refuse that
-too, the update fails: deregister the old variant's target by hand, then deploy again.)
+Auto scaling and instance type changes. The one variant is always ``AllTraffic``: deployment guardrails
+(blue/green) need the same variant name in the old and the new config. SageMaker refuses an endpoint
+update that changes the instance type of a variant registered with Application Auto Scaling (a new model
+version it allows), so :class:`stages.endpoint_scaling.VariantScaling` owns registration and policy: it
+deregisters before such an update and registers after it, a rollback included (its module doc says how).
+With a scaler, ``RetainAllVariantProperties`` keeps the instance count it chose instead of resetting it to
+the initial count on every update; the instance type is not a retained property (the retainable ones are
+``DesiredInstanceCount``, ``DesiredWeight`` and ``DataCaptureConfig``: SageMaker API Reference,
+"VariantProperty"), so a new type takes effect, as do the config's weights.
 
-No assets: nothing here is uploaded (no Lambda, no auto-delete custom resource), so the deploy account
-needs only a bootstrap, and the template is the whole deployment.
+No assets: nothing here is uploaded (the scaling function's code is inline, no auto-delete custom
+resource), so the deploy account needs only a bootstrap, and the template is the whole deployment.
 """
 
 from __future__ import annotations
@@ -37,7 +35,6 @@ import re
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -45,16 +42,16 @@ from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from names import MODEL_ARTIFACTS_PREFIX, SAGEMAKER_NAME, GroupNames, bounded, short_hash
+from names import MODEL_ARTIFACTS_PREFIX, GroupNames
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
-    AutoScalingSettings,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
     EnvironmentType,
     SettingsError,
     unique_keys,
 )
+from stages.endpoint_scaling import VariantScaling
 from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge, logical_id
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
@@ -238,14 +235,8 @@ def parse_approved_model(raw: str | None) -> ApprovedModel | None:
 
 DATA_CAPTURE_PREFIX = "data-capture"
 DEV_DATA_CAPTURE_EXPIRY_DAYS = 30
-INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-SCALING_POLICY_NAME = "InvocationsPerInstance"
-
-
-def variant_name(instance_type: str) -> str:
-    """Named after its instance type, so changing the type makes a new variant rather than changing one."""
-    return bounded(instance_type.replace(".", "-"), SAGEMAKER_NAME)
+VARIANT_NAME = "AllTraffic"
+"""The endpoint's one production variant, whatever its instance type (see the module doc)."""
 
 
 # What CDK returns for a context lookup it has not made yet; the CLI then looks it up and synthesizes again.
@@ -334,7 +325,6 @@ class EndpointStack(GovernedStack):
                 f"an endpoint stack belongs in the build region {names.build_region}, not {env.region}"
             )
         self.endpoint_name = names.endpoint(environment.name)
-        self.variant_name: str | None = None
         if approved_model is None:
             # Never deployed: the deploy pipeline stops before this stage until a version is approved.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
@@ -351,7 +341,6 @@ class EndpointStack(GovernedStack):
             if settings.vpc
             else None
         )
-        variant = self.variant_name = variant_name(settings.instance_type)
 
         volume_key = not nvme_instance(settings.instance_type)
         capture = settings.data_capture_percentage > 0
@@ -400,7 +389,7 @@ class EndpointStack(GovernedStack):
             kms_key_id=key.key_arn if key and volume_key else None,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=variant,
+                    variant_name=VARIANT_NAME,
                     model_name=model.attr_model_name,
                     instance_type=settings.instance_type,
                     initial_instance_count=settings.initial_instance_count,
@@ -414,25 +403,30 @@ class EndpointStack(GovernedStack):
             ),
         )
         scaled = settings.auto_scaling is not None
+        scaling = VariantScaling(
+            self,
+            "Scaling",
+            endpoint_name=self.endpoint_name,
+            variant_name=VARIANT_NAME,
+            instance_type=settings.instance_type,
+            auto_scaling=settings.auto_scaling,
+        )
         endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
             endpoint_name=self.endpoint_name,
             endpoint_config_name=endpoint_config.attr_endpoint_config_name,
-            # With a scaler, a new model version keeps the instance count it chose (not the initial count);
-            # weights and data capture still follow the new config.
+            # With a scaler, an update keeps the instance count it chose (not the initial count); weights
+            # follow the new config. DataCaptureConfig is "not currently supported" as a retained property
+            # (SageMaker API Reference, "VariantProperty"): data capture is the config's, not the variant's.
             retain_all_variant_properties=True if scaled else None,
             exclude_retained_variant_properties=(
-                [
-                    sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type=kind)
-                    for kind in ("DesiredWeight", "DataCaptureConfig")
-                ]
+                [sagemaker.CfnEndpoint.VariantPropertyProperty(variant_property_type="DesiredWeight")]
                 if scaled
                 else None
             ),
         )
-        if settings.auto_scaling is not None:
-            self._auto_scaling(endpoint, variant, settings.auto_scaling)
+        scaling.around(endpoint)
         cdk.CfnOutput(
             self, "EndpointName", value=endpoint.attr_endpoint_name, description="SageMaker endpoint"
         )
@@ -633,40 +627,6 @@ class EndpointStack(GovernedStack):
         )
         acknowledge(role, findings)
         return role
-
-    def _auto_scaling(
-        self, endpoint: sagemaker.CfnEndpoint, variant: str, scaling: AutoScalingSettings
-    ) -> None:
-        """Target tracking on invocations per instance, through SageMaker's service-linked role.
-
-        L1 on purpose: the L2 ``ScalableTarget`` always adds an IAM role of its own, which Application Auto
-        Scaling ignores for SageMaker (it uses its service-linked role).
-        """
-        # One target per variant: a new instance type is a new variant, and a new target (see the module doc).
-        target = appscaling.CfnScalableTarget(
-            self,
-            f"ScalableTarget{short_hash(variant)}",
-            service_namespace="sagemaker",
-            resource_id=f"endpoint/{endpoint.attr_endpoint_name}/variant/{variant}",
-            scalable_dimension=SCALABLE_DIMENSION,
-            min_capacity=scaling.min_capacity,
-            max_capacity=scaling.max_capacity,
-        )
-        appscaling.CfnScalingPolicy(
-            target,
-            "InvocationsPerInstance",
-            policy_name=SCALING_POLICY_NAME,
-            policy_type="TargetTrackingScaling",
-            scaling_target_id=target.ref,
-            target_tracking_scaling_policy_configuration=(
-                appscaling.CfnScalingPolicy.TargetTrackingScalingPolicyConfigurationProperty(
-                    target_value=float(scaling.target_invocations_per_instance),
-                    predefined_metric_specification=appscaling.CfnScalingPolicy.PredefinedMetricSpecificationProperty(
-                        predefined_metric_type=INVOCATIONS_METRIC
-                    ),
-                )
-            ),
-        )
 
 
 def _check_model_belongs_to_group(model: ApprovedModel, names: GroupNames) -> None:

@@ -13,6 +13,10 @@ from constructs import Construct
 from stages import FUNCTIONS, LOG_RETENTION
 from stages.nag import acknowledge, logical_id
 
+# CloudFormation's inline-code (ZipFile) limit when these stacks were designed; CloudFormation has since
+# lifted it (aws-cdk#20624), and it stays the budget for code that travels inside a template.
+INLINE_CODE_LIMIT = 4096
+
 
 def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
     """A function's role writes to its own log group, whose streams are named per instance."""
@@ -46,6 +50,17 @@ def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tup
     return role, log_group
 
 
+def inline_source(folder: str) -> str:
+    """``functions/<folder>/index.py`` as template text, for stacks that publish no assets."""
+    source = (FUNCTIONS / folder / "index.py").read_text(encoding="utf-8")
+    if len(source) > INLINE_CODE_LIMIT:
+        raise ValueError(
+            f"functions/{folder}/index.py has {len(source)} characters; "
+            f"inline function code may have at most {INLINE_CODE_LIMIT}"
+        )
+    return source
+
+
 def module_function(
     scope: Construct,
     construct_id: str,
@@ -55,9 +70,18 @@ def module_function(
     timeout: cdk.Duration,
     function_name: str | None = None,
     environment: Mapping[str, str] | None = None,
+    inline: bool = False,
 ) -> tuple[lambda_.Function, iam.Role]:
-    """``functions/<folder>/index.py`` as a function; the caller grants its role what it needs."""
+    """``functions/<folder>/index.py`` as a function; the caller grants its role what it needs.
+
+    ``inline`` puts the code into the template (CloudFormation's ``ZipFile``) instead of an asset.
+    """
     role, log_group = lambda_role(scope, construct_id, description=description)
+    code = (
+        lambda_.Code.from_inline(inline_source(folder))
+        if inline
+        else lambda_.Code.from_asset(str(FUNCTIONS / folder), exclude=["__pycache__", "*.pyc"])
+    )
     function = lambda_.Function(
         scope,
         construct_id,
@@ -65,7 +89,7 @@ def module_function(
         description=description,
         runtime=lambda_.Runtime.PYTHON_3_14,
         handler="index.handler",
-        code=lambda_.Code.from_asset(str(FUNCTIONS / folder), exclude=["__pycache__", "*.pyc"]),
+        code=code,
         role=role,
         log_group=log_group,
         timeout=timeout,

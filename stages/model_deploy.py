@@ -15,6 +15,8 @@ would never exist in AWS. A run without a model stops in its synth step, before 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
@@ -28,13 +30,15 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded, cdk_lookup_role_arn
-from quotas import check_pipeline
+from quotas import STAGE_ACTIONS, check_pipeline
 from settings import (
     APPROVED_MODEL_INFO_VARIABLE,
     NO_APPROVED_MODEL,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
     DeploymentGroupSettings,
+    DeployOrder,
+    EnvironmentType,
     InfraRepositorySettings,
 )
 from stages.endpoint import ApprovedModel, EndpointStack
@@ -44,7 +48,8 @@ from stages.governance import Governance, GovernedStack
 from stages.nag import acknowledge_codebuild_defaults
 from stages.tooling import (
     PipelineArtifactStore,
-    complete_cross_region_support,
+    acknowledge_replication,
+    artifact_buckets,
     grant_connection_use,
     module_synth_step,
     pinned_cdk_tools,
@@ -89,6 +94,50 @@ def deploy_targets(group: DeploymentGroupSettings) -> list[DeployEnvironmentSett
     if build.account not in {target.account for target in targets}:
         targets.insert(0, build)
     return targets
+
+
+TYPE_ORDER = (EnvironmentType.DEV, EnvironmentType.PREPROD, EnvironmentType.PROD)
+ACTIONS_PER_ENVIRONMENT = 2  # CDK Pipelines deploys a stack as a change set, then executes it
+
+
+@dataclass(frozen=True)
+class DeployWave:
+    """Environments the deploy pipeline updates in one stage, after one approval if any needs it."""
+
+    name: str | None
+    """The pipeline stage's name; None for one environment alone, whose stage is named after it."""
+    type: EnvironmentType
+    needs_approval: bool
+    targets: tuple[DeployEnvironmentSettings, ...]
+
+
+def deploy_waves(group: DeploymentGroupSettings) -> list[DeployWave]:
+    """The deploy pipeline's stages after its synth, in order.
+
+    By type (the default): every environment of a type side by side, dev -> preprod -> prod, those that
+    need an approval in a stage of their own after the others of their type, behind one approval; a
+    SageMaker endpoint update takes minutes, so this is where an approval's wait goes. Sequential: one
+    stage per environment, the build environment first, each approval before its own environment.
+    """
+    targets = deploy_targets(group)
+    if group.deploy_order is DeployOrder.SEQUENTIAL:
+        return [DeployWave(None, t.type, t.needs_approval, (t,)) for t in targets]
+    waves = []
+    for kind in TYPE_ORDER:
+        split = {
+            approval: members
+            for approval in (False, True)
+            if (members := tuple(t for t in targets if t.type is kind and t.needs_approval is approval))
+        }
+        for approval, members in split.items():
+            # Named after the type; "-approved" only tells two stages of one type apart.
+            name = f"{kind}-approved" if approval and len(split) == 2 else str(kind)
+            # Each environment is two actions (change set, execute): a stage holds so many at most.
+            size = (STAGE_ACTIONS - int(approval)) // ACTIONS_PER_ENVIRONMENT
+            chunks = [members[start : start + size] for start in range(0, len(members), size)]
+            for number, chunk in enumerate(chunks, start=1):
+                waves.append(DeployWave(f"{name}-{number}" if number > 1 else name, kind, approval, chunk))
+    return waves
 
 
 class EndpointStage(cdk.Stage):
@@ -168,6 +217,7 @@ class ModelDeployStack(GovernedStack):
             },
             guards=(NO_MODEL_GUARD, FRESH_LOOKUPS),
             role_policy_statements=_lookup_statements(group, names),
+            cache_bucket=store.bucket,
         )
         base = codepipeline.Pipeline(
             self,
@@ -176,8 +226,8 @@ class ModelDeployStack(GovernedStack):
             pipeline_type=codepipeline.PipelineType.V2,
             # Two approvals deploy one after the other, the later last.
             execution_mode=codepipeline.ExecutionMode.QUEUED,
-            artifact_bucket=store.bucket,
-            # For the replication buckets CDK adds in other regions; our own bucket has its own key.
+            # Endpoint stages run in the build region, through that region's bucket.
+            **artifact_buckets(self, store, [names.build_region], governance),
             cross_account_keys=True,
             enable_key_rotation=True,
             restart_execution_on_update=False,
@@ -199,30 +249,39 @@ class ModelDeployStack(GovernedStack):
             cli_version=tools.cli,
             cdk_assets_cli_version=tools.assets,
         )
-        for target in deploy_targets(group):
-            stage = EndpointStage(
-                self,
-                bounded(target.name, CODEPIPELINE),
-                env=cdk.Environment(account=target.account, region=names.build_region),
-                governance=governance,
-                names=names,
-                environment=target,
-                project_name=project_name,
-                approved_model=approved_model,
-            )
+        for wave in deploy_waves(group):
             pre: list[pipelines.Step] = []
-            if target.needs_approval:
+            if wave.needs_approval:
+                where = ", ".join(target.name for target in wave.targets)
                 pre.append(
                     pipelines.ManualApprovalStep(
-                        "Approve",
-                        comment=f"Deploy {group.name}'s approved model to {target.name} ({target.type})?",
+                        "Approve", comment=f"Deploy {group.name}'s approved model to {where} ({wave.type})?"
                     )
                 )
-            self.pipeline.add_stage(stage, pre=pre)
+            stages = [
+                EndpointStage(
+                    self,
+                    bounded(target.name, CODEPIPELINE),
+                    env=cdk.Environment(account=target.account, region=names.build_region),
+                    governance=governance,
+                    names=names,
+                    environment=target,
+                    project_name=project_name,
+                    approved_model=approved_model,
+                )
+                for target in wave.targets
+            ]
+            if wave.name is None:
+                (stage,) = stages
+                self.pipeline.add_stage(stage, pre=pre)
+            else:
+                side_by_side = self.pipeline.add_wave(wave.name, pre=pre)
+                for stage in stages:
+                    side_by_side.add_stage(stage)
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
-        complete_cross_region_support(base, governance)
+        acknowledge_replication(base)
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
 

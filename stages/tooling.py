@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations, pipelines
@@ -16,11 +17,13 @@ from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
 from settings import RepositorySettings
-from stages.governance import Governance
+from stages.governance import Governance, GovernedStack
 from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
 from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
@@ -62,15 +65,31 @@ def in_folder(path: str, *parts: str) -> str:
     return "/".join(p for p in (path.strip("/"), *parts) if p and p != ".")
 
 
+# Where pip and npm keep downloads in CodeBuild's standard images (builds run as root). The synth steps
+# keep them between runs in an S3 cache ("Build caching in AWS CodeBuild", CodeBuild User Guide), so a run
+# installs from the cache instead of PyPI and npm. https://docs.aws.amazon.com/codebuild/latest/userguide/build-caching.html
+SYNTH_CACHE_PATHS = ("/root/.cache/pip/**/*", "/root/.npm/**/*")
+SYNTH_BUILD_SPEC = codebuild.BuildSpec.from_object(
+    {
+        "phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}},
+        "cache": {"paths": list(SYNTH_CACHE_PATHS)},
+    }
+)
+SYNTH_CACHE_PREFIX = "synth-cache"
+
+
 def synth_commands(path: str, *guards: str) -> list[str]:
-    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI."""
+    """Re-synthesize this module from the infra repository, with the pinned requirements and CLI.
+
+    The CLI comes from the module's own lock file (``npm ci``), the version the user tested with.
+    """
     commands = [] if path in {".", ""} else [f"cd {in_folder(path)}"]
     return [
         *commands,
         *guards,
         "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
-        "cdk synth",
+        "npm ci --no-audit --no-fund",
+        "npx cdk synth",
     ]
 
 
@@ -82,8 +101,13 @@ def module_synth_step(
     guards: tuple[str, ...] = (),
     variables: Mapping[str, codebuild.BuildEnvironmentVariable] | None = None,
     role_policy_statements: Sequence[iam.PolicyStatement] = (),
+    cache_bucket: s3.IBucket,
 ) -> pipelines.CodeBuildStep:
-    """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it."""
+    """The synth step of the module's pipelines: this module, with the environment seedfarmer gave it.
+
+    Its pip and npm downloads are cached in the pipeline's own artifact bucket (``cache_bucket``), whose
+    objects the step may already read and write.
+    """
     return pipelines.CodeBuildStep(
         "Synth",
         input=source,
@@ -93,7 +117,8 @@ def module_synth_step(
         build_environment=codebuild.BuildEnvironment(
             build_image=BUILD_IMAGE, environment_variables=dict(variables or {})
         ),
-        partial_build_spec=RUNTIMES,
+        partial_build_spec=SYNTH_BUILD_SPEC,
+        cache=codebuild.Cache.bucket(cache_bucket, prefix=SYNTH_CACHE_PREFIX),
         role_policy_statements=list(role_policy_statements) or None,
     )
 
@@ -129,19 +154,65 @@ class PipelineArtifactStore(Construct):
             acknowledge(scope, findings)
 
 
-def complete_cross_region_support(pipeline: codepipeline.Pipeline, governance: Governance) -> None:
-    """CDK's replication stacks for regions other than the pipeline's: logged, tagged, nag-clean."""
+def artifact_buckets(
+    pipeline_stack: cdk.Stack, store: PipelineArtifactStore, regions: Iterable[str], governance: Governance
+) -> dict[str, Any]:
+    """A pipeline's bucket arguments: its store, and per other region it acts in a bucket to copy through.
+
+    CDK would make these itself, in ``<stack>-support-<region>`` stacks, retained under names fixed from
+    the stack's path, so the first deploy after a destroy would fail with "already exists". They hold
+    only copies of pipeline artifacts, so these are emptied and deleted with their stack instead; the
+    key goes with them. Same stack names as CDK's (the stack-name limit leaves room for the suffix).
+    """
+    stage = cdk.Stage.of(pipeline_stack)
+    assert stage is not None  # an App is a Stage too
+    account = pipeline_stack.account
+    others = sorted(set(regions) - {pipeline_stack.region})
+    if not others:
+        return {"artifact_bucket": store.bucket}
+    buckets: dict[str, s3.IBucket] = {pipeline_stack.region: store.bucket}
+    for region in others:
+        name = cross_region_support_stack(pipeline_stack.stack_name, region)
+        support = GovernedStack(
+            stage,
+            f"{pipeline_stack.node.id}Replication-{region}",
+            env=cdk.Environment(account=account, region=region),
+            governance=governance,
+            stack_name=name,
+            description=f"SageMaker model CICD: artifact copies in {region} for {pipeline_stack.stack_name}",
+        )
+        key = customer_managed_key(
+            support, "ReplicationKey", description=f"Encrypts pipeline artifacts in {region}", retain=False
+        )
+        # Other stacks (the pipeline's, in another region) know the key by its alias, a name fixed here.
+        alias = kms.Alias(
+            support,
+            "ReplicationKeyAlias",
+            alias_name=f"alias/{bounded(f'{name}-{account}', KMS_ALIAS - len('alias/'))}",
+            target_key=key,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        logs = access_logs_bucket(support, "AccessLogs", retain=False)
+        buckets[region] = encrypted_bucket(
+            support,
+            "ReplicationBucket",
+            key=alias,
+            access_logs=logs,
+            bucket_name=bounded(
+                f"{pipeline_stack.stack_name}-repl-{account}-{region}", S3_BUCKET, lowercase=True
+            ),
+            logs_prefix="replication/",
+            retain=False,
+        )
+        pipeline_stack.add_stack_dependency(support, "The pipeline copies its artifacts through this bucket")
+    # CDK takes the pipeline region's store from this map when it is given.
+    return {"cross_region_replication_buckets": buckets}
+
+
+def acknowledge_replication(pipeline: codepipeline.Pipeline) -> None:
+    """What CDK grants the pipeline role on the replication buckets and keys of other regions."""
     stack = cdk.Stack.of(pipeline)
     for region, support in sorted(pipeline.cross_region_support.items()):
-        for key, value in sorted(governance.tags.items()):
-            cdk.Tags.of(support.stack).add(key, value)
-            support.stack.tags.set_tag(key, value)
-        logs = access_logs_bucket(support.stack, "AccessLogs")
-        replication = support.replication_bucket.node.default_child
-        assert isinstance(replication, s3.CfnBucket)
-        replication.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
-            destination_bucket_name=logs.bucket_name, log_file_prefix="replication/"
-        )
         bucket_name = stack.resolve(support.replication_bucket.bucket_name)
         acknowledge(
             pipeline.role,

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -301,6 +302,8 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
             {
                 "name": "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X",
                 "sourceBranch": "feature/long-branch",
+                # Today's shape before waves: one stage per environment, each behind its approval.
+                "deployOrder": "sequential",
                 "buildEnvironment": {
                     "name": "Build-Env-With-A-Long-Name",
                     "account": "123456789012",
@@ -320,6 +323,10 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
                     "region": "us-east-1",
                     "type": "dev",
                 },
+                # Long names side by side in one wave.
+                "deployEnvironments": [
+                    {"name": "Deploy-Env-With-A-Long-Name-Too", "account": "123456789014", "type": "dev"},
+                ],
             },
         ],
     },
@@ -570,3 +577,33 @@ def fifty_groups_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def github_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("github")
+
+
+# --- custom resource handlers ----------------------------------------------------------------------------
+
+
+class _Accepted:
+    """What ``urlopen`` gives a handler once CloudFormation has taken its answer."""
+
+    status = 200
+
+    def __enter__(self) -> _Accepted:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def record_cloudformation_answers(
+    monkeypatch: pytest.MonkeyPatch, module: ModuleType
+) -> list[dict[str, Any]]:
+    """Each answer a custom resource handler PUTs to its pre-signed response URL, recorded instead of sent."""
+    answers: list[dict[str, Any]] = []
+
+    def urlopen(request: Any, timeout: float) -> _Accepted:
+        assert request.get_method() == "PUT"
+        answers.append(json.loads(request.data))
+        return _Accepted()
+
+    monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
+    return answers

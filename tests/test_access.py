@@ -530,7 +530,7 @@ def endpoint_role(world: World, synth: Synth, environment: str) -> str:
     """The endpoint stack's execution role, under its fixed name (issue 10 item 3)."""
     account = TARGETS[environment]
     stack = synth.stack(f"{PROD_GROUP}/ModelDeploy/{environment}/Endpoint").stack_name
-    arn = world.attribute(stack, "AWS::IAM::Role")
+    arn = world.attribute(stack, "AWS::IAM::Role", "ModelExecutionRole")
     assert arn == f"arn:aws:iam::{account}:role/{endpoint_role_name(NAMES, environment)}"
     return arn
 
@@ -602,6 +602,49 @@ def test_the_model_image_repository_admits_the_deploy_accounts_endpoint_roles(
     denied(world.with_role_like(other, role), Request(other, "ecr:BatchGetImage", repository))
     foreign = role.replace(account, EXPERIMENT_DEPLOY)
     denied(world.with_role_like(foreign, role), Request(foreign, "ecr:BatchGetImage", repository))
+
+
+@pytest.mark.parametrize("environment", ["prod-approval-env", "prod-env"])
+def test_the_scaling_function_registers_only_its_own_endpoint(
+    world: World, approved_synth: Synth, environment: str
+) -> None:
+    """What Application Auto Scaling requires of its caller for a SageMaker variant (Application Auto
+    Scaling User Guide, "Identity-based policy examples": SageMaker endpoints; SageMaker Developer Guide,
+    "Auto scaling prerequisites": the service-linked role, with iam:AWSServiceName).
+    https://docs.aws.amazon.com/autoscaling/application/userguide/security_iam_id-based-policy-examples.html
+    """
+    account = TARGETS[environment]
+    stack = approved_synth.stack(f"{PROD_GROUP}/ModelDeploy/{environment}/Endpoint").stack_name
+    role = world.attribute(stack, "AWS::IAM::Role", "ScalingFunctionRole")
+    endpoint = f"arn:aws:sagemaker:{REGION}:{account}:endpoint/{NAMES.endpoint(environment)}"
+    other_endpoint = f"arn:aws:sagemaker:{REGION}:{account}:endpoint/{OTHER.endpoint(environment)}"
+    # Scalable targets are named by an id the service generates.
+    target = f"arn:aws:application-autoscaling:{REGION}:{account}:scalable-target/056e5ee5f2a1cd2e"
+    for action in ("RegisterScalableTarget", "PutScalingPolicy", "DeregisterScalableTarget"):
+        allowed(world, Request(role, f"application-autoscaling:{action}", target))
+    for action in ("sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"):
+        allowed(world, Request(role, action, endpoint))
+        denied(world, Request(role, action, other_endpoint))
+    alarm = (
+        f"arn:aws:cloudwatch:{REGION}:{account}:alarm:TargetTracking-endpoint/{NAMES.endpoint(environment)}"
+    )
+    other_alarm = alarm.replace(NAMES.endpoint(environment), OTHER.endpoint(environment))
+    suffix = "/variant/AllTraffic-AlarmHigh-609224a3-ce77-4cf9-98c7-0d5211b1fec2"
+    allowed(world, Request(role, "cloudwatch:PutMetricAlarm", alarm + suffix))
+    denied(world, Request(role, "cloudwatch:PutMetricAlarm", other_alarm + suffix))
+    service = "sagemaker.application-autoscaling.amazonaws.com"
+    linked_roles = f"arn:aws:iam::{account}:role/aws-service-role"
+    linked = f"{linked_roles}/{service}/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    allowed(world, Request(role, "iam:CreateServiceLinkedRole", linked, {"iam:AWSServiceName": service}))
+    ecs = "ecs.application-autoscaling.amazonaws.com"
+    ecs_role = f"{linked_roles}/{ecs}/AWSServiceRoleForApplicationAutoScaling_ECSService"
+    denied(world, Request(role, "iam:CreateServiceLinkedRole", ecs_role, {"iam:AWSServiceName": ecs}))
+    # Its own stack's status only (by stack id, as CloudFormation's events name it).
+    own = f"arn:aws:cloudformation:{REGION}:{account}:stack/{stack}/00000000-0000-4000-8000-000000000000"
+    allowed(world, Request(role, "cloudformation:DescribeStacks", own))
+    other_stack = f"arn:aws:cloudformation:{REGION}:{account}:stack/another-stack/1"
+    denied(world, Request(role, "cloudformation:DescribeStacks", other_stack))
+    denied(world, Request(role, "sagemaker:UpdateEndpoint", endpoint))
 
 
 def test_the_deploy_pipeline_assumes_only_its_targets_deploy_roles(world: World, model_deploy: str) -> None:
@@ -704,7 +747,7 @@ def capture_world(synth_pool: SynthPool) -> tuple[World, Synth]:
 def test_the_endpoint_role_writes_data_capture(capture_world: tuple[World, Synth], environment: str) -> None:
     world, synth = capture_world
     stack = synth.stack(f"release/ModelDeploy/{environment}/Endpoint").stack_name
-    role = world.attribute(stack, "AWS::IAM::Role")
+    role = world.attribute(stack, "AWS::IAM::Role", "ModelExecutionRole")
     bucket = world.attribute(stack, "AWS::S3::Bucket", "DataCaptureBucket", name="Ref")
     key = world.attribute(stack, "AWS::KMS::Key", "EndpointKey")
     account = role.split(":")[4]

@@ -129,8 +129,13 @@ def test_a_synth_ends_with_a_short_plan(example_synth: Synth) -> None:
     assert "Plan: mlops-demo-models-sagemaker-model-cicd in tooling account 111111111111 (us-east-1)" in log
     assert "  as seedfarmer module models-sagemaker-model-cicd of deployment demo, project mlops\n" in log
     assert "  group prod-deployment-group: trains in 123456789015 (us-east-1, preprod)" in log
-    assert "      -> prod-env: 123456789017 (us-east-1, prod), after a manual approval" in log
-    assert "      -> prod-approval-env: 123456789016 (us-east-1, preprod)\n" in log
+    assert (
+        "      1. preprod side by side:\n"
+        "         -> prod-train-env: 123456789015 (us-east-1, preprod)\n"
+        "         -> prod-approval-env: 123456789016 (us-east-1, preprod)\n"
+        "      2. prod, after a manual approval:\n"
+        "         -> prod-env: 123456789017 (us-east-1, prod)\n"
+    ) in log
     assert "model-build-repo@dev (CodeCommit)" in log
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
 
 from names import GroupNames
+from settings import DeploymentGroupSettings, DeployOrder
+from stages.model_deploy import deploy_waves
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
@@ -41,14 +44,39 @@ def deploy_pipeline(synth: Synth, group: str) -> dict[str, Any]:
     return properties
 
 
-def test_one_endpoint_stage_per_target_build_account_first(example_synth: Synth) -> None:
-    stages = [s["Name"] for s in deploy_pipeline(example_synth, PROD)["Stages"]]
-    assert stages == [
-        "Source",
-        "Build",
-        f"{PROD}-prod-train-env",
-        f"{PROD}-prod-approval-env",
-        f"{PROD}-prod-env",
+def stage_members(pipeline: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """Each stage's name and what its actions do: ``Approve``, or ``<mode> <stack name>``."""
+    return [
+        (
+            stage["Name"],
+            sorted(
+                f"{a['Configuration']['ActionMode']} {a['Configuration']['StackName']}"
+                if a["ActionTypeId"]["Provider"] == "CloudFormation"
+                else a["Name"]
+                for a in stage["Actions"]
+            ),
+        )
+        for stage in pipeline["Stages"]
+    ]
+
+
+def deploys(*stack_names: str) -> list[str]:
+    return sorted(
+        f"{mode} {name}" for name in stack_names for mode in ("CHANGE_SET_REPLACE", "CHANGE_SET_EXECUTE")
+    )
+
+
+def test_environments_of_one_type_deploy_side_by_side_dev_preprod_prod(example_synth: Synth) -> None:
+    """One endpoint update takes minutes: a wave per type, not a stage per environment."""
+    prod = {env: s.stack_name for env, s in endpoint_stacks(example_synth, PROD).items()}
+    assert stage_members(deploy_pipeline(example_synth, PROD))[2:] == [
+        ("preprod", deploys(prod["prod-train-env"], prod["prod-approval-env"])),
+        # CDK Pipelines names a wave of one stage after that stage.
+        (f"{PROD}-prod-env", ["Approve", *deploys(prod["prod-env"])]),
+    ]
+    experiment = {env: s.stack_name for env, s in endpoint_stacks(example_synth, EXPERIMENT).items()}
+    assert stage_members(deploy_pipeline(example_synth, EXPERIMENT))[2:] == [
+        ("dev", deploys(*experiment.values()))
     ]
     placement = {env: (s.account, s.region) for env, s in endpoint_stacks(example_synth, PROD).items()}
     assert placement == {
@@ -58,9 +86,26 @@ def test_one_endpoint_stage_per_target_build_account_first(example_synth: Synth)
     }
 
 
+def test_sequential_order_keeps_one_stage_per_environment_build_first(long_names_synth: Synth) -> None:
+    group = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X"
+    stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, group).items()}
+    assert stage_members(deploy_pipeline(long_names_synth, group))[2:] == [
+        (f"{group}-Build-Env-With-A-Long-Name", ["Approve", *deploys(stacks["Build-Env-With-A-Long-Name"])]),
+        (
+            f"{group}-Deploy-Env-With-A-Long-Name-Too",
+            ["Approve", *deploys(stacks["Deploy-Env-With-A-Long-Name-Too"])],
+        ),
+    ]
+    side_by_side = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-Y"
+    stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, side_by_side).items()}
+    assert stage_members(deploy_pipeline(long_names_synth, side_by_side))[2:] == [
+        ("dev", deploys(*stacks.values()))
+    ]
+
+
 def test_endpoint_actions_deploy_through_the_target_accounts_bootstrap_roles(example_synth: Synth) -> None:
     stages = deploy_pipeline(example_synth, PROD)["Stages"]
-    prod = next(s for s in stages if s["Name"].endswith("-prod-env"))
+    prod = next(s for s in stages if s["Name"] == f"{PROD}-prod-env")
     deploys = [a for a in prod["Actions"] if a["ActionTypeId"]["Provider"] == "CloudFormation"]
     assert deploys
     for action in deploys:
@@ -116,7 +161,7 @@ def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_with
         'if [ "${APPROVED_MODEL_INFO:-NONE}" = "NONE" ]; then echo "No model version'
     )
     assert commands[0].endswith("exit 1; fi")
-    assert commands[-1] == "cdk synth"
+    assert commands[-1] == "npx cdk synth"
 
 
 def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(example_synth: Synth) -> None:
@@ -125,7 +170,7 @@ def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(e
     (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
     commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     # A cached cdk.context.json in the infra repository would pin yesterday's subnets.
-    assert commands.index("rm -f cdk.context.json") < commands.index("cdk synth")
+    assert commands.index("rm -f cdk.context.json") < commands.index("npx cdk synth")
     role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
     statements = [
         s
@@ -445,3 +490,72 @@ def test_each_groups_approval_reaches_its_own_three_targets(approved_experiment_
         "experiment-env2": ("123456789013", "us-east-1"),
         "experiment-env3": ("123456789014", "us-east-1"),
     }
+
+
+def _group(
+    deploy_order: str, environments: Sequence[tuple[str, str, bool | None]]
+) -> DeploymentGroupSettings:
+    """A group whose build environment is dev and whose deploy environments are (name, type, approval)."""
+    return DeploymentGroupSettings.model_validate(
+        {
+            "name": "g",
+            "sourceBranch": "main",
+            "deployOrder": deploy_order,
+            "buildEnvironment": {
+                "name": "build",
+                "account": "100000000000",
+                "region": "us-east-1",
+                "type": "dev",
+            },
+            "deployEnvironments": [
+                {"name": name, "account": f"{200000000000 + n}", "type": kind}
+                | ({} if approval is None else {"requireApproval": approval})
+                for n, (name, kind, approval) in enumerate(environments)
+            ],
+        }
+    )
+
+
+def _shape(group: DeploymentGroupSettings) -> list[tuple[str | None, bool, list[str]]]:
+    return [(w.name, w.needs_approval, [t.name for t in w.targets]) for w in deploy_waves(group)]
+
+
+def test_waves_go_by_type_and_approval_whatever_order_the_manifest_lists() -> None:
+    group = _group(
+        "byType",
+        [
+            ("p", "prod", None),
+            ("q", "preprod", True),
+            ("r", "preprod", None),
+            ("d", "dev", None),
+            ("u", "prod", False),
+        ],
+    )
+    assert _shape(group) == [
+        ("dev", False, ["build", "d"]),
+        ("preprod", False, ["r"]),
+        ("preprod-approved", True, ["q"]),
+        ("prod", False, ["u"]),
+        ("prod-approved", True, ["p"]),
+    ]
+    assert _shape(group.model_copy(update={"deploy_order": DeployOrder.SEQUENTIAL})) == [
+        (None, False, ["build"]),
+        (None, True, ["p"]),
+        (None, True, ["q"]),
+        (None, False, ["r"]),
+        (None, False, ["d"]),
+        (None, False, ["u"]),
+    ]
+
+
+def test_a_wave_too_wide_for_one_stage_continues_in_the_next() -> None:
+    """CodePipeline allows 50 actions per stage; each environment takes two, an approval one."""
+    group = _group(
+        "byType", [(f"d{n}", "dev", None) for n in range(30)] + [(f"p{n}", "prod", None) for n in range(30)]
+    )
+    assert [(name, approval, len(targets)) for name, approval, targets in _shape(group)] == [
+        ("dev", False, 25),
+        ("dev-2", False, 6),
+        ("prod", True, 24),
+        ("prod-2", True, 6),
+    ]

@@ -28,11 +28,13 @@ from settings import (
 )
 from stages.endpoint import (
     NVME_FAMILIES,
+    VARIANT_NAME,
     ApprovedModel,
     EndpointStack,
     nvme_instance,
     parse_approved_model,
 )
+from stages.functions import INLINE_CODE_LIMIT, inline_source
 from stages.governance import Governance
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,6 +58,8 @@ IMAGE_ACCOUNT = "141502667606"
 IMAGE_REPOSITORY = "sagemaker-xgboost"
 IMAGE = f"{IMAGE_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{IMAGE_REPOSITORY}:1.7-1"
 
+EXECUTION_ROLE = "ModelExecutionRole"  # the model's role; the scaling function has its own
+SCALING_TYPES = {"Custom::ScalingGuard", "Custom::ScalingRegistration"}
 SCALING = AutoScalingSettings(min_capacity=2, max_capacity=6, target_invocations_per_instance=750)
 PROD = DeployEnvironmentSettings(
     name="prod",
@@ -176,11 +180,16 @@ class Synthesized:
     def template(self, case: str) -> Template:
         return Template.from_json(self.templates[case])
 
-    def resources(self, case: str, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.templates[case]["Resources"].items() if v["Type"] == kind}
+    def resources(self, case: str, kind: str, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """The resources of ``kind``, those whose logical id starts with ``prefix``."""
+        return {
+            k: v
+            for k, v in self.templates[case]["Resources"].items()
+            if v["Type"] == kind and k.startswith(prefix)
+        }
 
-    def one(self, case: str, kind: str) -> dict[str, Any]:
-        found = list(self.resources(case, kind).values())
+    def one(self, case: str, kind: str, prefix: str = "") -> dict[str, Any]:
+        found = list(self.resources(case, kind, prefix).values())
         assert len(found) == 1, (case, kind, found)
         return found[0]["Properties"]  # type: ignore[no-any-return]
 
@@ -455,19 +464,25 @@ def test_endpoint_name_is_stable_while_model_and_config_names_are_generated(synt
     assert model != next_model
 
 
-def test_instance_type_change_makes_a_new_variant_and_scalable_target(synth: Synthesized) -> None:
-    variants = [
-        synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
-        for case in ("Prod", "ProdBigger")
-    ]
-    assert variants == ["ml-m5-xlarge", "ml-m5-2xlarge"]
-    targets = [
-        set(synth.resources(case, "AWS::ApplicationAutoScaling::ScalableTarget"))
-        for case in ("Prod", "ProdBigger")
-    ]
-    assert targets[0].isdisjoint(targets[1])
-    next_version = set(synth.resources("ProdNextVersion", "AWS::ApplicationAutoScaling::ScalableTarget"))
-    assert next_version == targets[0]  # a new model version keeps the variant and its scaling
+def test_instance_type_change_keeps_the_variant_and_its_scaling_resources(synth: Synthesized) -> None:
+    """Deployment guardrails need the same variant name in the old and new config; only the scaling
+    resources' InstanceType changes, which is what makes the guard deregister before the update."""
+    variants = {
+        case: synth.one(case, "AWS::SageMaker::EndpointConfig")["ProductionVariants"][0]["VariantName"]
+        for case in CASES
+        if case != "Placeholder"
+    }
+    assert set(variants.values()) == {VARIANT_NAME} == {"AllTraffic"}
+    prod, bigger = synth.templates["Prod"]["Resources"], synth.templates["ProdBigger"]["Resources"]
+    assert set(prod) == set(bigger)  # no resource added or removed: everything is an update
+    for kind in ("Custom::ScalingGuard", "Custom::ScalingRegistration"):
+        before, after = synth.one("Prod", kind), synth.one("ProdBigger", kind)
+        assert (before["InstanceType"], after["InstanceType"]) == ("ml.m5.xlarge", "ml.m5.2xlarge")
+        assert {k: v for k, v in before.items() if k != "InstanceType"} == {
+            k: v for k, v in after.items() if k != "InstanceType"
+        }
+        # A new model version changes neither: SageMaker allows it on a registered variant.
+        assert synth.one("ProdNextVersion", kind) == before
 
 
 @pytest.mark.parametrize("case", ["Prod", "ProdNextVersion", "ProdBigger", "Gpu", "Build", "Long"])
@@ -503,7 +518,7 @@ def test_same_inputs_give_identical_templates(synth: Synthesized, tmp_path: Path
 def test_model_serves_the_approved_package(synth: Synthesized) -> None:
     model = synth.one("Prod", "AWS::SageMaker::Model")
     assert model["Containers"] == [{"ModelPackageName": approved(3).model_package_arn}]
-    (role_id,) = synth.resources("Prod", "AWS::IAM::Role")
+    (role_id,) = synth.resources("Prod", "AWS::IAM::Role", EXECUTION_ROLE)
     assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
 
@@ -601,17 +616,17 @@ def test_looked_up_vpc_values_that_cannot_work_are_one_line_each(
 def test_no_vpc_when_turned_off(synth: Synthesized) -> None:
     assert "VpcConfig" not in synth.one("Gpu", "AWS::SageMaker::Model")
     assert _parameters(synth, "Gpu") == {}
-    assert "ec2:" not in json.dumps(synth.one("Gpu", "AWS::IAM::Role"))
+    assert "ec2:" not in json.dumps(synth.one("Gpu", "AWS::IAM::Role", EXECUTION_ROLE))
 
 
 def _statements(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
-    role = synth.one(case, "AWS::IAM::Role")
+    role = synth.one(case, "AWS::IAM::Role", EXECUTION_ROLE)
     (policy,) = role["Policies"]
     return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
 
 
 def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
-    role = synth.one("Prod", "AWS::IAM::Role")
+    role = synth.one("Prod", "AWS::IAM::Role", EXECUTION_ROLE)
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
     ]
@@ -740,41 +755,106 @@ def test_data_capture_is_retained_everywhere_and_expires_in_dev(synth: Synthesiz
     assert all("LifecycleConfiguration" not in b["Properties"] for b in buckets("Prod").values())
     for case in synth.templates:
         kinds = {r["Type"] for r in synth.templates[case]["Resources"].values()}
-        assert not any(kind.startswith("Custom::") for kind in kinds), case
-        assert "AWS::Lambda::Function" not in kinds
+        # No auto-delete custom resource: the only custom resources are the scaling ones.
+        assert {k for k in kinds if k.startswith("Custom::")} <= SCALING_TYPES, case
 
 
 # --- auto scaling --------------------------------------------------------------------------------------
 
 
-def test_scalable_target_and_policy(synth: Synthesized) -> None:
-    ((target_id, target),) = synth.resources("Prod", "AWS::ApplicationAutoScaling::ScalableTarget").items()
-    properties = target["Properties"]
-    assert properties["ServiceNamespace"] == "sagemaker"
-    assert properties["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
-    assert (properties["MinCapacity"], properties["MaxCapacity"]) == (2, 6)
-    assert properties["ResourceId"] == {
-        "Fn::Join": ["", ["endpoint/", {"Fn::GetAtt": ["Endpoint", "EndpointName"]}, "/variant/ml-m5-xlarge"]]
-    }
-    assert "RoleARN" not in properties  # SageMaker's service-linked role
-    policy = synth.one("Prod", "AWS::ApplicationAutoScaling::ScalingPolicy")
-    assert policy["ScalingTargetId"] == {"Ref": target_id}
-    assert policy["PolicyType"] == "TargetTrackingScaling"
-    assert policy["TargetTrackingScalingPolicyConfiguration"] == {
-        "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+def _logical_id(synth: Synthesized, case: str, kind: str) -> str:
+    (logical_id,) = synth.resources(case, kind)
+    return logical_id
+
+
+def test_scaling_is_owned_by_custom_resources_around_the_endpoint(synth: Synthesized) -> None:
+    """The guard before the endpoint, the registration after it; no CloudFormation target or policy, which
+    deregistering would leave drifted."""
+    for case in synth.templates:
+        kinds = {r["Type"] for r in synth.templates[case]["Resources"].values()}
+        assert not any(kind.startswith("AWS::ApplicationAutoScaling::") for kind in kinds), case
+    resources = synth.templates["Prod"]["Resources"]
+    guard = _logical_id(synth, "Prod", "Custom::ScalingGuard")
+    registration = _logical_id(synth, "Prod", "Custom::ScalingRegistration")
+    assert guard in resources["Endpoint"]["DependsOn"]
+    assert "Endpoint" in resources[registration]["DependsOn"]
+    assert "DependsOn" not in resources[guard]
+    (function,) = synth.resources("Prod", "AWS::Lambda::Function")
+    for logical_id in (guard, registration):
+        assert resources[logical_id]["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function, "Arn"]}
+        assert resources[logical_id]["DeletionPolicy"] == "Delete"
+    assert synth.one("Prod", "Custom::ScalingRegistration") == {
+        "ServiceToken": {"Fn::GetAtt": [function, "Arn"]},
+        "EndpointName": NAMES.endpoint("prod"),
+        "VariantName": "AllTraffic",
+        "InstanceType": "ml.m5.xlarge",
+        "MinCapacity": 2,
+        "MaxCapacity": 6,
         "TargetValue": 750,
+        "PolicyName": "InvocationsPerInstance",
+        "MetricType": "SageMakerVariantInvocationsPerInstance",
     }
+    # Both see every setting, so a change updates (and a rollback restores) both.
+    assert synth.one("Prod", "Custom::ScalingGuard") == synth.one("Prod", "Custom::ScalingRegistration")
+
+
+def test_an_update_keeps_the_scalers_instance_count_but_takes_the_new_type(synth: Synthesized) -> None:
     endpoint = synth.one("Prod", "AWS::SageMaker::Endpoint")
     assert endpoint["RetainAllVariantProperties"] is True
-    assert endpoint["ExcludeRetainedVariantProperties"] == [
-        {"VariantPropertyType": "DesiredWeight"},
-        {"VariantPropertyType": "DataCaptureConfig"},
-    ]
+    # InstanceType is not a retained property; DataCaptureConfig is "not currently supported" as one.
+    assert endpoint["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DesiredWeight"}]
+    config = synth.one("ProdBigger", "AWS::SageMaker::EndpointConfig")
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.2xlarge"
 
 
-def test_no_scaling_unless_asked(synth: Synthesized) -> None:
-    assert synth.resources("Gpu", "AWS::ApplicationAutoScaling::ScalableTarget") == {}
+def test_unscaled_endpoints_keep_the_scaling_resources_without_settings(synth: Synthesized) -> None:
+    """Turning scaling on or off later is then an update, which rolls back in dependency order."""
+    for kind in SCALING_TYPES:
+        properties = synth.one("Gpu", kind)
+        assert "MaxCapacity" not in properties
+        assert properties["InstanceType"] == "ml.g5.2xlarge"
     assert "RetainAllVariantProperties" not in synth.one("Gpu", "AWS::SageMaker::Endpoint")
+
+
+@pytest.mark.parametrize("case", ["Prod", "Gpu", "Build", "Long"])
+def test_the_scaling_function_is_inline_and_fits(synth: Synthesized, case: str) -> None:
+    function = synth.one(case, "AWS::Lambda::Function")
+    assert function["Runtime"] == "python3.14"
+    assert function["Handler"] == "index.handler"
+    assert function["Code"] == {"ZipFile": inline_source("scaling_registration")}
+    assert len(function["Code"]["ZipFile"]) <= INLINE_CODE_LIMIT
+    (log_group,) = synth.resources(case, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == 365
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": _logical_id(synth, case, "AWS::Logs::LogGroup")}}
+
+
+def test_the_scaling_role_may_act_on_this_endpoint_only(synth: Synthesized) -> None:
+    (policy,) = synth.resources("Prod", "AWS::IAM::Policy").values()
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    where = f"{REGION}:{PROD_ACCOUNT}"
+    endpoint = NAMES.endpoint("prod")
+    assert statements["ReadOwnStackStatus"]["Resource"] == {"Ref": "AWS::StackId"}
+    assert statements["RegisterEndpointVariant"]["Resource"] == (
+        f"arn:aws:application-autoscaling:{where}:scalable-target/*"
+    )
+    assert statements["ScaleEndpointVariant"]["Resource"] == f"arn:aws:sagemaker:{where}:endpoint/{endpoint}"
+    assert statements["ManageTargetTrackingAlarms"]["Resource"] == (
+        f"arn:aws:cloudwatch:{where}:alarm:TargetTracking-endpoint/{endpoint}/variant/*"
+    )
+    linked = statements["CreateScalingServiceLinkedRole"]
+    assert linked["Resource"].endswith(
+        "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+    )
+    assert linked["Condition"] == {
+        "StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
+    }
+    everywhere = [sid for sid, s in statements.items() if s["Resource"] == "*"]
+    assert everywhere == ["FindEndpointScalableTargets"]
+    assert (
+        statements["FindEndpointScalableTargets"]["Action"]
+        == "application-autoscaling:DescribeScalableTargets"
+    )
 
 
 def test_endpoint_name_is_an_output(synth: Synthesized) -> None:

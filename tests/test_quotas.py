@@ -8,13 +8,15 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_s3 as s3
 
-from benchmarks.synth_benchmark import groups
-from quotas import check_templates, pack
-from settings import SettingsError
-from tests.conftest import Synth, codecommit_parameters, seedfarmer_environment
-from tests.test_app import run_app
+from quotas import TEMPLATE_BYTES, check_pipeline, check_templates, pack
+from settings import SettingsError, load_settings
+from tests.conftest import Synth, seedfarmer_environment
 
 FIFTY = 50
 ROLE_INLINE_POLICY_CHARACTERS = 10_240  # IAM: all inline policies of one role, whitespace excluded
@@ -68,23 +70,6 @@ def test_build_support_deploys_before_the_pipelines_that_refer_to_it(fifty_group
         assert runs["build-support"] < runs["model-deploy"], group
 
 
-def test_a_template_over_cloudformations_limits_fails_the_synth_with_the_numbers(tmp_path: Path) -> None:
-    """What the synth checks on every assembly (the fifty groups' synth passing it shows they fit)."""
-    resources = {
-        f"Topic{n}": {"Type": "AWS::SNS::Topic", "Properties": {"DisplayName": "x" * 2000}}
-        for n in range(501)
-    }
-    (tmp_path / "Big.template.json").write_text(json.dumps({"Resources": resources}))
-    (tmp_path / "Small.template.json").write_text(json.dumps({"Resources": {}}))
-    with pytest.raises(SettingsError) as raised:
-        check_templates(str(tmp_path))
-    size = (tmp_path / "Big.template.json").stat().st_size
-    assert raised.value.problems == [
-        "Big.template.json: 501 resources, CloudFormation allows 500",
-        f"Big.template.json: {size} bytes, CloudFormation allows 1000000",
-    ]
-
-
 def test_every_role_fits_iams_inline_policy_size(fifty_groups_synth: Synth) -> None:
     sizes: dict[tuple[str, str], int] = defaultdict(int)
     for stack, _, policy in fifty_groups_synth.resources("AWS::IAM::Policy"):
@@ -103,14 +88,75 @@ def test_groups_pack_in_order_into_stages_of_fifty_actions() -> None:
         pack([2, 52])
 
 
-def test_a_deploy_pipeline_that_cannot_fit_names_the_limit() -> None:
-    group = groups(1)[0]
-    group["deployEnvironments"] = [
-        {"name": f"env-{index}", "account": f"{300000000000 + index:012d}", "type": "dev"}
-        for index in range(49)
-    ]
-    result = run_app(seedfarmer_environment(codecommit_parameters([group])))
-    assert result.returncode == 2
-    assert (
-        "error: deploy pipeline of group-000: 52 stages, CodePipeline allows 50 per pipeline" in result.stderr
+def test_a_pipeline_that_cannot_fit_names_the_limit() -> None:
+    app = cdk.App()
+    stack = cdk.Stack(app, "Pipelines", env=cdk.Environment(account="111111111111", region="us-east-1"))
+    pipeline = codepipeline.Pipeline(stack, "Pipeline")
+    source = codepipeline.Artifact()
+    pipeline.add_stage(
+        stage_name="Source",
+        actions=[
+            actions.S3SourceAction(
+                action_name="Source",
+                bucket=s3.Bucket.from_bucket_name(stack, "Bucket", "bucket"),
+                bucket_key="key",
+                output=source,
+            )
+        ],
     )
+    pipeline.add_stage(
+        stage_name="Wide", actions=[actions.ManualApprovalAction(action_name=f"A{n}") for n in range(51)]
+    )
+    for n in range(49):
+        pipeline.add_stage(stage_name=f"S{n}", actions=[actions.ManualApprovalAction(action_name="A")])
+    with pytest.raises(SettingsError) as raised:
+        check_pipeline(pipeline, "deploy pipeline of group-000")
+    assert raised.value.problems == [
+        "deploy pipeline of group-000: 51 stages, CodePipeline allows 50 per pipeline",
+        "deploy pipeline of group-000: stage Wide has 51 actions, CodePipeline allows 50 per stage",
+    ]
+
+
+def _assembly(folder: Path, templates: dict[str, dict[str, Any]]) -> str:
+    for relative, template in templates.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(json.dumps(template))
+    return str(folder)
+
+
+def test_a_template_over_cloudformations_limits_names_the_groups_count_and_size(tmp_path: Path) -> None:
+    """Measured, not forecast: the line names the parameter, how many groups were given and the size."""
+    parameters = load_settings(seedfarmer_environment()).parameters
+    padding = "x" * (TEMPLATE_BYTES + 10)
+    outdir = _assembly(
+        tmp_path,
+        {
+            "MlopsCicd.template.json": {
+                "Resources": {f"R{i}": {} for i in range(501)},
+                "Description": padding,
+            },
+            "assembly-MlopsCicd-prod-deployment-group/Deploy.template.json": {"Description": padding},
+            "assembly-MlopsCicd-prod-deployment-group/Small.template.json": {"Resources": {}},
+        },
+    )
+    size = (tmp_path / "MlopsCicd.template.json").stat().st_size
+    group_size = (
+        (tmp_path / "assembly-MlopsCicd-prod-deployment-group" / "Deploy.template.json").stat().st_size
+    )
+    with pytest.raises(SettingsError) as caught:
+        check_templates(outdir, parameters)
+    assert caught.value.problems == [
+        "deployment-groups: 2 groups given, and with them the template MlopsCicd.template.json has "
+        f"501 resources (CloudFormation allows 500) and {size:,} bytes (CloudFormation allows 1,000,000 "
+        "per template); give fewer groups",
+        "deployment-groups[1] (prod-deployment-group): its template Deploy.template.json has "
+        f"{group_size:,} bytes (CloudFormation allows 1,000,000 per template)",
+    ]
+
+
+def test_templates_within_cloudformations_limits_pass(tmp_path: Path) -> None:
+    parameters = load_settings(seedfarmer_environment()).parameters
+    outdir = _assembly(
+        tmp_path, {"MlopsCicd.template.json": {"Resources": {f"R{i}": {} for i in range(500)}}}
+    )
+    check_templates(outdir, parameters)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -13,6 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from tests.conftest import record_cloudformation_answers
 from tests.test_approval_trigger import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "registry_cleanup" / "index.py"
@@ -72,7 +72,6 @@ def cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, list[
             )
         module = load_handler(HANDLER)
         deleted: list[str] = []
-        answers: list[dict[str, Any]] = []
         client = module._sagemaker()
 
         # moto lists model packages but cannot delete them: record what the handler deletes, and list
@@ -85,22 +84,7 @@ def cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, list[
         monkeypatch.setattr(module, "versions", lambda group: [a for a in listed(group) if a not in deleted])
         monkeypatch.setattr(module, "stack_status", lambda stack_id: "DELETE_IN_PROGRESS")
         monkeypatch.setattr(module, "POLL_SECONDS", 0)
-
-        class Response:
-            status = 200
-
-            def __enter__(self) -> Response:
-                return self
-
-            def __exit__(self, *args: object) -> None:
-                return None
-
-        def urlopen(request: Any, timeout: float) -> Response:
-            assert request.get_method() == "PUT"
-            answers.append(json.loads(request.data))
-            return Response()
-
-        monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
+        answers = record_cloudformation_answers(monkeypatch, module)
         yield module, deleted, answers
 
 

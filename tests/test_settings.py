@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import yaml
 
+from names import CLOUDFORMATION_STACK, STACK_NAME, cross_region_support_stack
 from settings import (
+    GROUPS_FILE_SIZE_LIMIT,
+    MODULE_TAG_KEYS,
+    PARAMETER_SIZE_LIMIT,
+    PROBLEMS_SHOWN,
+    RESOURCE_TAG_LIMITS,
+    TAGS_LIMIT,
     TOOLING_REGION_SERVICES,
     ApplicationSettings,
     AutoScalingSettings,
@@ -93,7 +100,8 @@ POLICY_ARN = "must be an IAM policy ARN such as arn:aws:iam::123456789012:policy
 BUCKET_ARN = "must be an S3 bucket ARN such as arn:aws:s3:::my-access-logs"
 INSTANCE = "must be a SageMaker instance type such as ml.m5.xlarge"
 SSM = "must be an SSM parameter name such as /my-project/vpc/sg/id"
-TAG_KEY = "key must be 1-128 characters and not start with 'aws:'"
+TAG_KEY = "key must not start with 'aws:' (reserved for AWS)"
+TAG_CHARACTERS = "may hold only letters, digits, spaces and _ . : / = + - @ (AWS's tag characters)"
 UNKNOWN = "unknown key (check its spelling)"
 KNOWN = (
     "known: infra-repo, model-build-repo, deployment-groups, deployment-groups-file, "
@@ -266,7 +274,7 @@ def _group(settings: ApplicationSettings, index: int = 0) -> Any:
         ("tags", {}, lambda s: s.parameters.tags, None),
         (
             "tags",
-            {"CostCenter": "ml-4242", "k" * 128: "v" * 256, "empty": ""},
+            {"CostCenter": "ml-4242", "k" * 128: "v" * 256, "Équipe données": "Zürich 東京 a.b:c/d=e+f@h_i"},
             lambda s: s.parameters.tags,
             None,
         ),
@@ -371,7 +379,12 @@ def test_good_context_values_are_accepted(
         # model-build-repo
         ("model-build-repo.host", "svn", f"model-build-repo.host: must be {HOSTS}, got 'svn'"),
         ("model-build-repo.name", REMOVE, "model-build-repo.name: is required"),
-        ("model-build-repo.branch", "main", f"model-build-repo.branch: {UNKNOWN}"),
+        (
+            "model-build-repo.branch",
+            "main",
+            "model-build-repo.branch: not a key here: it belongs in infra-repo; the model-build repository's "
+            "branches are the groups' sourceBranch",
+        ),
         # deployment-groups
         ("deployment-groups", [], "deployment-groups: must list at least one deployment group"),
         ("deployment-groups", {}, "deployment-groups: must be a list ([...])"),
@@ -389,14 +402,47 @@ def test_good_context_values_are_accepted(
         (f"{B1}.account", "1234567890123", f"{B1}.account: {ACCOUNT}, got '1234567890123'"),
         (f"{B1}.account", "12345678901a", f"{B1}.account: {ACCOUNT}, got '12345678901a'"),
         (f"{B1}.account", "١٢٣٤٥٦٧٨٩٠١٢", f"{B1}.account: {ACCOUNT}, got '١٢٣٤٥٦٧٨٩٠١٢'"),
-        (f"{B1}.account", 123456789012, f"{B1}.account: must be a string (in quotes), got 123456789012"),
+        (
+            f"{B1}.account",
+            123456789012,
+            f"{B1}.account: must be a string of 12 digits: quote it ('123456789012'); "
+            "YAML read it as the number 123456789012",
+        ),
+        (
+            f"{B1}.account",
+            yaml.safe_load("012345670123"),
+            f"{B1}.account: must be a string of 12 digits: quote it ('012345670123'); "
+            "YAML read an unquoted 012345670123 as the octal number 1402433619",
+        ),
+        (
+            f"{B1}.account",
+            12345,
+            f"{B1}.account: must be a string of 12 digits: quote it; YAML read it as the number 12345",
+        ),
+        (
+            "tags",
+            yaml.safe_load("{team: on}"),
+            "tags['team']: must be a string: quote it; YAML read it as true "
+            "(unquoted yes, no, on, off, true and false are booleans to YAML)",
+        ),
         (f"{G0}.deployEnvironments[1].account", "", f"{G0}.deployEnvironments[1].account: must not be empty"),
         (f"{G0}.deployEnvironments[1].account", REMOVE, f"{G0}.deployEnvironments[1].account: is required"),
         (f"{B0}.region", "useast1", f"{B0}.region: {REGION}, got 'useast1'"),
         (f"{B0}.region", "US-EAST-1", f"{B0}.region: {REGION}, got 'US-EAST-1'"),
         (f"{B0}.region", "us-east", f"{B0}.region: {REGION}, got 'us-east'"),
         (f"{B0}.region", REMOVE, f"{B0}.region: is required"),
-        (f"{G0}.deployEnvironments[0].region", "us-east-1", f"{G0}.deployEnvironments[0].region: {UNKNOWN}"),
+        (
+            f"{G0}.deployEnvironments[0].region",
+            "us-east-1",
+            f"{G0}.deployEnvironments[0].region: not a key here: it belongs in buildEnvironment; "
+            "deploy environments serve from their group's build region",
+        ),
+        (
+            f"{G0}.deployEnvironments[0].instanceType",
+            "ml.m5.large",
+            f"{G0}.deployEnvironments[0].instanceType: not a key here: it belongs in endpoint",
+        ),
+        (f"{G0}.tags", {}, f"{G0}.tags: not a key here: it belongs in the module's parameters"),
         (f"{B0}.type", "staging", f"{B0}.type: {TYPE}, got 'staging'"),
         (f"{B0}.type", "Prod", f"{B0}.type: {TYPE}, got 'Prod'"),
         (f"{G1}.deployEnvironments[0].type", REMOVE, f"{G1}.deployEnvironments[0].type: is required"),
@@ -444,7 +490,11 @@ def test_good_context_values_are_accepted(
             ]
         ),
         (f"{G0}.sourceBrnach", "dev", "deployment-groups[0].sourceBrnach: unknown key (check its spelling)"),
-        (f"{G0}.source_branch", "dev", f"{G0}.source_branch: {UNKNOWN}"),
+        (
+            f"{G0}.source_branch",
+            "dev",
+            f"{G0}.source_branch: unknown key: keys inside values are camelCase ('sourceBranch')",
+        ),
         (f"{G0}.buildEnvironment", REMOVE, f"{G0}.buildEnvironment: is required"),
         (f"{G0}.deployEnvironments", {}, f"{G0}.deployEnvironments: must be a list ([...])"),
         (
@@ -527,7 +577,21 @@ def test_good_context_values_are_accepted(
         ("tags", {"aws:cost": "x"}, f"tags['aws:cost']: {TAG_KEY}"),
         ("tags", {"AWS:Cost": "x"}, f"tags['AWS:Cost']: {TAG_KEY}"),
         ("tags", {"": "x"}, "tags['']: key must not be empty"),
-        ("tags", {"k" * 129: "x"}, f"tags[{'k' * 129!r}]: {TAG_KEY}"),
+        ("tags", {"k" * 129: "x"}, f"tags[{'k' * 129!r}]: key must be at most 128 characters"),
+        ("tags", {"team": ""}, "tags['team']: must not be empty"),
+        ("tags", {"cost;center": "x"}, f"tags['cost;center']: key {TAG_CHARACTERS}, not ';'"),
+        ("tags", {"team": "a\nb*"}, f"tags['team']: {TAG_CHARACTERS}, not '\\n', '*', got 'a\\nb*'"),
+        (
+            "tags",
+            {"SeedFarmerModuleName": "x"},
+            "tags['SeedFarmerModuleName']: key is a tag the module or CDK sets itself",
+        ),
+        (
+            "tags",
+            {f"k{i}": "v" for i in range(47)},
+            "tags: 47 tags given, at most 46 fit: every resource also carries the module's 3 and CDK's 1, "
+            "and AWS allows 50 per resource",
+        ),
         (
             "tags",
             {"team": "v" * 257},
@@ -842,6 +906,41 @@ def test_stack_name_beyond_cloudformations_limit_is_reported(env: pytest.MonkeyP
     ]
 
 
+def _stack_name_of(env: pytest.MonkeyPatch, length: int) -> None:
+    env.setenv("SEEDFARMER_MODULE_NAME", "m" * (length - len("mlops-demo-")))
+
+
+def test_cdks_cross_region_support_stack_name_is_checked_before_synth(env: pytest.MonkeyPatch) -> None:
+    """A build region other than the tooling region adds '<stack>-support-<region>', never shortened."""
+    _stack_name_of(env, 128)
+    # Every group builds in the tooling region: no support stack.
+    assert load_settings().stack_name == f"mlops-demo-{'m' * 117}"
+    edit(env, f"{G1}.buildEnvironment.region", "eu-west-1")
+    assert problems() == [
+        "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
+        "'<project>-<deployment>-<module>' is 128 characters; with "
+        "deployment-groups[1].buildEnvironment.region 'eu-west-1' (not the tooling region) "
+        "the infra pipeline needs the stack '<stack name>-support-eu-west-1', "
+        "146 characters, and CloudFormation allows at most 128"
+    ]
+    _stack_name_of(env, 128 - len("-support-eu-west-1"))
+    assert load_settings().parameters.deployment_groups[1].build_environment.region == "eu-west-1"
+
+
+def test_stage_stacks_leave_room_for_cdks_support_stack_in_any_region() -> None:
+    """Stage stacks are shortened to STACK_NAME, so a deploy pipeline's support stack always fits."""
+    longest = max(regions_offering("sagemaker"), key=len)
+    assert len(cross_region_support_stack("s" * STACK_NAME, longest)) <= CLOUDFORMATION_STACK
+
+
+def test_a_project_name_must_start_the_stack_name_with_a_letter(env: pytest.MonkeyPatch) -> None:
+    env.setenv("SEEDFARMER_PROJECT_NAME", "42-mlops")
+    assert problems() == [
+        "SEEDFARMER_PROJECT_NAME: must start with a letter: it begins the stack name "
+        "'<project>-<deployment>-<module>', and CloudFormation stack names do, got '42-mlops'"
+    ]
+
+
 @pytest.mark.parametrize("info", ["", "NONE", " NONE "])
 def test_no_approved_model_means_placeholders(env: pytest.MonkeyPatch, info: str) -> None:
     env.setenv("APPROVED_MODEL_INFO", info)
@@ -999,6 +1098,45 @@ def test_groups_from_a_file_load_as_the_inline_ones(tmp_path: Path, suffix: str)
     assert variable("deployment-groups") not in from_file.carried_environment
 
 
+DUPLICATED = """\
+- name: dev-group
+  sourceBranch: dev
+  buildEnvironment: {name: train, account: '123456789012', region: us-east-1, type: dev}
+  sourceBranch: main
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (DUPLICATED, "(line 4, column 3): key 'sourceBranch' given twice (first on line 2)"),
+        (
+            '[{"name": "a", "name": "b"}]',
+            "(line 1, column 16): key 'name' given twice (first on line 1)",
+        ),
+    ],
+)
+def test_a_key_given_twice_in_the_file_is_an_error_naming_it(tmp_path: Path, text: str, where: str) -> None:
+    """PyYAML itself keeps the last value of a repeated key without a word."""
+    (tmp_path / "groups.yaml").write_text(text)
+    assert file_problems(tmp_path, "groups.yaml") == [
+        f"deployment-groups-file groups.yaml: is not valid YAML or JSON {where}"
+    ]
+
+
+def test_a_merge_key_may_override_what_it_merges(tmp_path: Path) -> None:
+    """'<<' is how YAML shares settings; a key beside it overrides the merged one on purpose."""
+    (tmp_path / "groups.yaml").write_text(
+        "- name: dev-group\n"
+        "  sourceBranch: dev\n"
+        "  buildEnvironment:\n"
+        "    <<: &env {name: train, account: '123456789012', region: us-east-1, type: dev}\n"
+        "    name: build\n"
+    )
+    settings = load_settings(file_environment("groups.yaml"), module_folder=tmp_path)
+    assert settings.parameters.deployment_groups[0].build_environment.name == "build"
+
+
 def test_a_problem_inside_the_file_names_the_file_and_the_path_in_it(tmp_path: Path) -> None:
     groups = copy.deepcopy(PARAMETERS["deployment-groups"])
     groups[1]["buildEnvironment"]["account"] = "12345"
@@ -1133,3 +1271,18 @@ def test_the_tooling_region_must_offer_the_pipelines(env: pytest.MonkeyPatch) ->
     env.setenv("CDK_DEFAULT_REGION", lacking[0])
     (problem,) = problems()
     assert problem.startswith("CDK_DEFAULT_REGION: does not offer CodePipeline")
+
+
+def test_readme_states_each_limit_the_settings_enforce() -> None:
+    """The parameter table and its notes say the numbers the code holds; a changed limit fails here."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    rows = {line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| `")}
+    assert f"at most {TAGS_LIMIT}:" in rows["`tags`"]
+    assert f"{len(MODULE_TAG_KEYS)} `SeedFarmer*Name` tags" in rows["`tags`"]
+    assert f"all allow {min(RESOURCE_TAG_LIMITS.values())}" in rows["`tags`"]
+    assert GROUPS_FILE_SIZE_LIMIT == 2**20
+    assert "at most 1 MB" in rows["`deployment-groups-file`"]
+    assert f"read up to\n{PARAMETER_SIZE_LIMIT:,} characters" in readme
+    assert f"at most {CLOUDFORMATION_STACK} characters" in readme
+    assert f"shortened to {STACK_NAME}" in readme
+    assert f"At most {PROBLEMS_SHOWN} lines are printed" in readme

@@ -12,8 +12,9 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from names import GroupNames
+from settings import CDK_TAG_KEYS, MODULE_TAG_KEYS, RESOURCE_TAG_LIMITS
 from stages.tooling import pinned_cdk_tools
-from tests.conftest import TOOLING_ACCOUNT, Synth, group_details
+from tests.conftest import ROOT, TOOLING_ACCOUNT, Synth, SynthPool, group_details
 
 BUILD_VARIABLES = {
     "BUILD_REGION",
@@ -131,9 +132,40 @@ def test_synth_step_carries_the_seedfarmer_environment(example_synth: Synth) -> 
     buildspec = json.loads(projects[0]["Source"]["BuildSpec"])
     assert buildspec["phases"]["build"]["commands"] == [
         "pip install -r requirements.txt",
-        f"npm install -g aws-cdk@{pinned_cdk_tools().cli}",
-        "cdk synth",
+        "npm ci --no-audit --no-fund",
+        "npx cdk synth",
     ]
+
+
+def test_synth_steps_start_warm_from_a_cache_in_their_own_artifact_bucket(example_synth: Synth) -> None:
+    """pip's and npm's downloads survive between runs, in the bucket the step already reads and writes."""
+    synths = [
+        (stack, r["Properties"])
+        for stack, _, r in example_synth.resources("AWS::CodeBuild::Project")
+        if "npx cdk synth" in json.dumps(r["Properties"]["Source"])
+    ]
+    assert len(synths) == 3  # the infra pipeline's and each group's deploy pipeline's
+    for stack, project in synths:
+        (bucket,) = [
+            k
+            for k, r in stack.template["Resources"].items()
+            if k.startswith("ArtifactStoreBucket") and r["Type"] == "AWS::S3::Bucket"
+        ]
+        assert project["Cache"] == {
+            "Location": {"Fn::Join": ["/", [{"Ref": bucket}, "synth-cache"]]},
+            "Type": "S3",
+        }
+        buildspec = json.loads(project["Source"]["BuildSpec"])
+        assert buildspec["cache"]["paths"] == ["/root/.cache/pip/**/*", "/root/.npm/**/*"]
+        assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+
+
+def test_the_synths_cli_is_the_lock_files_which_is_the_pinned_version() -> None:
+    """``npm ci`` installs exactly what package-lock.json says; it must agree with package.json's pin."""
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    tools = pinned_cdk_tools()
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == tools.cli
+    assert lock["packages"]["node_modules/cdk-assets"]["version"] == tools.assets
 
 
 def test_every_cdk_tool_a_pipeline_installs_is_the_pinned_version(example_synth: Synth) -> None:
@@ -152,7 +184,7 @@ def test_every_cdk_tool_a_pipeline_installs_is_the_pinned_version(example_synth:
                     assert at, f"{where} installs {package} unpinned"
                     assert version == pinned.get(name), f"{where} installs {package}"
                     installed.setdefault(name, []).append(where)
-    assert set(installed) == set(pinned), "the synth, self-mutation and asset steps were all found"
+    assert set(installed) == set(pinned), "the self-mutation and asset steps were all found"
     assert any("SelfMutation" in where for where in installed["aws-cdk"])
 
 
@@ -588,6 +620,25 @@ def test_every_stack_carries_the_seedfarmer_and_user_tags(long_names_synth: Synt
         assert expected.items() <= tags.items(), f"{stack.display_name}/{logical_id}"
 
 
+@pytest.mark.parametrize("configuration", ["long", "approved", "manifest-three-accounts"])
+def test_the_tag_limit_counts_every_tag_the_module_and_cdk_add(
+    synth_pool: SynthPool, configuration: str
+) -> None:
+    """settings.TAGS_LIMIT holds only if no resource carries a tag it does not count, or an unlisted kind."""
+    counted = set(MODULE_TAG_KEYS + CDK_TAG_KEYS)
+    for stack in synth_pool.get(configuration).stacks.values():
+        users = set(stack.tags) - counted
+        assert set(stack.tags) - users <= set(MODULE_TAG_KEYS), stack.display_name
+        for logical_id, resource in stack.template.get("Resources", {}).items():
+            tags = resource.get("Properties", {}).get("Tags")
+            if tags is None:
+                continue
+            keys = set(tags) if isinstance(tags, dict) else {t["Key"] for t in tags}
+            where = f"{stack.display_name}/{logical_id} ({resource['Type']})"
+            assert resource["Type"] in RESOURCE_TAG_LIMITS, where
+            assert keys - users <= counted, where
+
+
 def test_cross_region_support_stacks_deploy_with_the_module(long_names_synth: Synth) -> None:
     support = {name: s for name, s in long_names_synth.stacks.items() if "support-eu-west-1" in s.stack_name}
     assert len(support) == 2
@@ -673,11 +724,16 @@ _NAME_PROPERTIES = (
 )
 
 
-def test_every_retained_fixed_name_is_checked_before_a_redeploy(example_synth: Synth) -> None:
+@pytest.mark.parametrize("synth_name", ["example_synth", "long_names_synth"])
+def test_every_retained_fixed_name_is_checked_before_a_redeploy(
+    synth_name: str, request: pytest.FixtureRequest
+) -> None:
     """A kept resource under a fixed name makes the next deploy after a destroy fail with "already exists".
 
     Each must be one the wave's preflight looks for (it names what is in the way), or have a generated name.
+    The long-names synth has a second region, so its pipelines have artifact replication stacks.
     """
+    example_synth: Synth = request.getfixturevalue(synth_name)
     template = example_synth.stack("MlopsCicd").template
     preflight = " ".join(
         json.dumps(r["Properties"]["Source"]["BuildSpec"])
@@ -700,3 +756,30 @@ def test_every_retained_fixed_name_is_checked_before_a_redeploy(example_synth: S
         if not isinstance(found[1], str) or found[1] not in preflight
     }
     assert unchecked == {}
+
+
+def test_artifact_replication_goes_with_the_module(long_names_synth: Synth) -> None:
+    """Copies of pipeline artifacts in another region: emptied and deleted, so a redeploy finds no bucket."""
+    support = {
+        stack.stack_name: stack
+        for stack in long_names_synth.stacks.values()
+        if "-support-" in stack.stack_name
+    }
+    # The infra pipeline's and the eu-west-1 group's deploy pipeline's, in that region, tooling account.
+    assert len(support) == 2
+    for stack in support.values():
+        assert (stack.account, stack.region) == (TOOLING_ACCOUNT, "eu-west-1")
+        assert stack.stack_name.endswith("-support-eu-west-1")
+        assert len(stack.stack_name) <= 128
+        resources = stack.template["Resources"].values()
+        buckets = [r for r in resources if r["Type"] == "AWS::S3::Bucket"]
+        assert len(buckets) == 2  # the replication bucket and its access logs
+        assert all(r["DeletionPolicy"] == "Delete" for r in resources if "DeletionPolicy" in r)
+        emptied = {
+            r["Properties"]["BucketName"]["Ref"]
+            for r in resources
+            if r["Type"] == "Custom::S3AutoDeleteObjects"
+        }
+        assert len(emptied) == 2
+        keys = [r for r in resources if r["Type"] == "AWS::KMS::Key"]
+        assert [k["Properties"]["EnableKeyRotation"] for k in keys] == [True]
