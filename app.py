@@ -1,7 +1,7 @@
 """Seedfarmer entry point: settings -> MlopsCicdStack -> cdk-nag -> synth; nothing else.
 
 Run by ``seedfarmer apply`` (settings from its variables), by the pipelines' synth steps (the same
-variables, carried), or by hand with ``cdk synth -c manifest=FILE -c account=ID -c region=REGION``.
+variables, carried), or by hand with ``scripts/cdk.sh synth -c manifest=FILE`` (see seedfarmer_manifest).
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -31,7 +32,9 @@ def validation_plugins(app: cdk.App) -> list[cdk.IPolicyValidationPlugin]:
     return plugins
 
 
-def build_app(outdir: str | None = None) -> tuple[cdk.App, list[str]]:
+def build_app(
+    outdir: str | None = None, environ: Mapping[str, str] | None = None
+) -> tuple[cdk.App, list[str]]:
     """The module's app, with cdk.json's feature flags even when run without the CDK CLI, and its plan.
 
     CDK's built-in CloudFormation validation runs only with ``-c validate=true`` (seedfarmer's deploy
@@ -46,16 +49,15 @@ def build_app(outdir: str | None = None) -> tuple[cdk.App, list[str]]:
         # would differ with and without -c validate=true.
         analytics_reporting=False,
     )
+    environment: Mapping[str, str] = os.environ if environ is None else environ
     manifest = app.node.try_get_context("manifest")
     if manifest:
         context = {
             key: app.node.try_get_context(key)
-            for key in ("project", "deployment", "module", "account", "region")
+            for key in ("project", "deployment", "group", "module", "account", "region")
         }
-        environment = manifest_environment(manifest, context, os.environ)
-        os.environ.clear()
-        os.environ.update(environment)
-    settings = load_settings()
+        environment = manifest_environment(manifest, context, environment)
+    settings = load_settings(environment)
     if settings.approved_model_info is None:
         print(
             "note: APPROVED_MODEL_INFO is not set: endpoint stacks are placeholders, which the deploy "
@@ -73,10 +75,13 @@ def _report(error: SettingsError) -> int:
     return 2
 
 
-def main() -> int:
-    """Synthesize the module, or say what is wrong with its inputs and exit non-zero."""
+def main(environ: Mapping[str, str] | None = None, outdir: str | None = None) -> int:
+    """Synthesize the module, or say what is wrong with its inputs and return 2 (1: open cdk-nag findings).
+
+    ``environ`` and ``outdir`` default to the process's, as the CDK CLI sets them.
+    """
     try:
-        app, plan = build_app()
+        app, plan = build_app(outdir, environ)
     except SettingsError as error:
         return _report(error)
     try:

@@ -15,10 +15,13 @@ def _repository(repository: RepositorySettings, branch: str) -> str:
 
 def deployment_plan(settings: ApplicationSettings, stack: MlopsCicdStack) -> list[str]:
     """One line per pipeline and deploy target, grouped by deployment group."""
-    tooling, params = settings.tooling, settings.parameters
+    tooling, params, seedfarmer = settings.tooling, settings.parameters, settings.seedfarmer
     infra = params.infra_repo
     lines = [
         f"Plan: {settings.stack_name} in tooling account {tooling.account} ({tooling.region})",
+        # Every name below derives from these; seedfarmer names the module <group>-<module>.
+        f"  as seedfarmer module {seedfarmer.module_name} of deployment {seedfarmer.deployment_name}, "
+        f"project {seedfarmer.project_name}",
         f"  infra pipeline {stack.pipeline_name} <- {_repository(infra, infra.branch)}",
     ]
     for group in params.deployment_groups:

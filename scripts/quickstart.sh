@@ -13,8 +13,6 @@ examples/model-build-repo/.venv/bin/python -m pip install --quiet --disable-pip-
 export PATH="$PWD/.venv/bin:$PATH"
 npm ci --no-audit --no-fund --loglevel=error
 rm -rf cdk.out
-npx cdk synth --quiet \
-  -c manifest=examples/sample-ml-model-name.yaml \
-  -c account=111111111111 -c region=us-east-1 \
-  --output cdk.out
+# The README's "Synthesizing by hand", as written.
+scripts/cdk.sh synth -c manifest=examples/sample-ml-model-name.yaml -c group=models -c account=111111111111 -c region=us-east-1
 echo "Cloud assembly written to $PWD/cdk.out ($(find cdk.out -name '*.template.json' | wc -l) templates)"

@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -178,8 +181,17 @@ def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") ->
     return context
 
 
+# One slot per core for the suite's CDK synths (the pool's and the documented commands' in test_docs):
+# more at once only makes each slower.
+SYNTH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+
+
 class SynthPool:
-    """The suite's shared synths, all started together on first use: two cores do them faster side by side."""
+    """The suite's shared synths, started on first use, as many at a time as there are cores.
+
+    More at once only makes each slower (and a busy machine slower still); none has a time limit, so
+    a loaded machine makes the suite slow, never wrong (.ci/run limits the whole run instead).
+    """
 
     def __init__(
         self,
@@ -195,49 +207,79 @@ class SynthPool:
         self._lookups = lookups or {}
         # CDK's CloudFormation validation (-c validate=true) runs on every configuration but these.
         self._unvalidated = unvalidated
-        self._jobs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+        self._queue: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Future[tuple[int, str]]] = {}
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._closed = False
         self._done: dict[str, Synth] = {}
 
-    def _start(self) -> None:
-        for name, env in self._configurations.items():
-            outdir = self._root / name / "cdk.out"
-            validate = () if name in self._unvalidated else ("-c", "validate=true")
-            environment = clean_environment(env)
-            if name in self._lookups:
-                home = self._root / name / "home"
-                home.mkdir(parents=True)
-                (home / ".cdk.json").write_text(json.dumps({"context": self._lookups[name]}))
-                environment["HOME"] = str(home)
+    def _run(self, name: str) -> tuple[int, str]:
+        """One synth, its standard error in a file (a pipe nobody reads yet could fill and stall it)."""
+        outdir = self._root / name / "cdk.out"
+        log = self._root / name / "stderr.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        validate = () if name in self._unvalidated else ("-c", "validate=true")
+        environment = clean_environment(self._configurations[name])
+        if name in self._lookups:
+            home = self._root / name / "home"
+            home.mkdir(parents=True)
+            (home / ".cdk.json").write_text(json.dumps({"context": self._lookups[name]}))
+            environment["HOME"] = str(home)
+        with log.open("wb") as stderr:
             process = subprocess.Popen(
                 cli_command(outdir, *validate),
                 cwd=ROOT,
                 env=environment,
                 stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
+                stderr=stderr,
             )
-            self._jobs[name] = (process, outdir)
+            with self._lock:
+                self._running.add(process)
+            process.wait()
+            with self._lock:
+                self._running.discard(process)
+        return process.returncode, log.read_text()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if self._closed or not self._queue:
+                    return
+                name = self._queue.popleft()
+            try:
+                with SYNTH_SLOTS:
+                    self._jobs[name].set_result(self._run(name))
+            except BaseException as error:  # handed to the test that waits for it, not lost in a thread
+                self._jobs[name].set_exception(error)
 
     def start(self) -> None:
-        """Begin every synth now; the tests that need none run meanwhile."""
-        if not self._jobs:
-            self._start()
+        """Queue every synth now, in order; the tests that need none run meanwhile."""
+        if self._jobs:
+            return
+        self._jobs = {name: Future() for name in self._configurations}
+        self._queue.extend(self._configurations)
+        for _ in range(os.cpu_count() or 1):
+            threading.Thread(target=self._work, daemon=True).start()
 
     def get(self, name: str) -> Synth:
         if name not in self._done:
             self.start()
-            process, outdir = self._jobs[name]
-            _, stderr = process.communicate(timeout=600)
-            assert process.returncode == 0, f"{name}: {stderr[-5000:]}"
-            self._done[name] = read_assembly(outdir)
+            with self._lock:  # a test waits for this one: it goes next
+                if name in self._queue:
+                    self._queue.remove(name)
+                    self._queue.appendleft(name)
+            returncode, stderr = self._jobs[name].result()
+            assert returncode == 0, f"{name}: {stderr[-5000:]}"
+            self._done[name] = read_assembly(self._root / name / "cdk.out")
             self._done[name].log = stderr
         return self._done[name]
 
     def close(self) -> None:
-        for process, _ in self._jobs.values():
-            if process.poll() is None:
+        with self._lock:
+            self._closed = True
+            for process in self._running:
                 process.kill()
-                process.communicate()
 
 
 LONG_PARAMETERS: list[dict[str, Any]] = [
@@ -475,7 +517,7 @@ class ModelBuildRepoRuns:
         if name not in self._results:
             self.start()
             process = self._processes[name]
-            stdout, stderr = process.communicate(timeout=300)
+            stdout, stderr = process.communicate()
             self._results[name] = subprocess.CompletedProcess(
                 process.args, process.returncode, stdout, stderr
             )

@@ -130,7 +130,6 @@ def bootstrap_template() -> dict[str, Any]:
         env=clean_environment({}),
         capture_output=True,
         text=True,
-        timeout=120,
         check=True,
     )
     template: dict[str, Any] = load_yaml(shown.stdout)

@@ -1,34 +1,41 @@
-"""The app as users run it: bad input gets one clear line per problem, a non-zero exit, no traceback."""
+"""The app as users run it: bad input gets one clear line per problem, exit code 2, no traceback."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 import yaml
 
-from app import CDK_JSON
+from app import CDK_JSON, main
 from seedfarmer_manifest import manifest_environment
-from settings import load_settings
+from settings import SettingsError, load_settings
 from stack import MlopsCicdStack
-from tests.conftest import ROOT, Synth, clean_environment, manifest_parameters, seedfarmer_environment
+from tests.conftest import ROOT, Synth, manifest_parameters, seedfarmer_environment
 
 
-def run_app(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "app.py", *args],
-        cwd=ROOT,
-        env=clean_environment(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+@dataclass
+class AppResult:
+    returncode: int
+    stderr: str
+
+
+def run_app(env: dict[str, str]) -> AppResult:
+    """``app.main`` in this process, given ``env`` as its whole environment (no CDK import per test).
+
+    An exception escapes and fails the test, so no test here needs to look for a traceback; the CLI
+    path itself is proven once, through the documented command (test_docs).
+    """
+    printed = io.StringIO()
+    with contextlib.redirect_stderr(printed):
+        returncode = main(env)
+    return AppResult(returncode, printed.getvalue())
 
 
 def with_groups(groups: list[dict[str, object]]) -> dict[str, str]:
@@ -47,8 +54,7 @@ def test_bad_account_is_named_in_the_users_spelling() -> None:
     groups = example_groups()
     groups[1]["buildEnvironment"]["account"] = "12345"  # type: ignore[index]
     result = run_app(with_groups(groups))
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'"
     ]
@@ -61,8 +67,7 @@ def test_every_problem_gets_its_own_line() -> None:
     env = with_groups(groups)
     env["SEEDFARMER_PARAMETER_INFRA_REPO"] = json.dumps({"host": "svn", "name": "infra"})
     result = run_app(env)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 4, lines
     assert any(line.startswith("error: infra-repo.host: ") for line in lines)
@@ -79,16 +84,14 @@ def test_missing_context_says_what_to_set(missing: str, hint: str) -> None:
     env = seedfarmer_environment()
     del env[missing]
     result = run_app(env)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
     assert hint in result.stderr
     assert "set" in result.stderr
 
 
 def test_nothing_set_at_all_is_explained() -> None:
     result = run_app({})
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
     assert "error: infra-repo: is required" in result.stderr
     assert "SEEDFARMER_PARAMETER_INFRA_REPO" in result.stderr
 
@@ -98,16 +101,12 @@ def test_manifest_value_from_cannot_be_resolved_offline(tmp_path: Path) -> None:
     manifest.write_text(
         "name: models\nparameters:\n  - name: infra-repo\n    valueFrom:\n      parameterStore: /infra/repo\n"
     )
-    result = run_app(
-        {
-            "CDK_CONTEXT_JSON": json.dumps(
-                {"manifest": str(manifest), "account": "111111111111", "region": "us-east-1"}
-            )
-        }
-    )
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert "infra-repo: valueFrom (parameterStore) cannot be resolved offline" in result.stderr
+    with pytest.raises(SettingsError) as raised:
+        manifest_environment(str(manifest), {"account": "111111111111", "region": "us-east-1"}, {})
+    assert raised.value.problems == [
+        f"infra-repo: valueFrom (parameterStore) cannot be resolved offline; give it a literal value in a "
+        f"copy of {manifest}"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -119,8 +118,7 @@ def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
         extra={"APPROVED_MODEL_INFO": info, "APPROVED_MODEL_GROUP": "prod-deployment-group"}
     )
     result = run_app(env)
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines
     assert all(line.startswith("error: APPROVED_MODEL_INFO: ") for line in lines), lines
@@ -129,6 +127,7 @@ def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
 def test_a_synth_ends_with_a_short_plan(example_synth: Synth) -> None:
     log = example_synth.log
     assert "Plan: mlops-demo-models-sagemaker-model-cicd in tooling account 111111111111 (us-east-1)" in log
+    assert "  as seedfarmer module models-sagemaker-model-cicd of deployment demo, project mlops\n" in log
     assert "  group prod-deployment-group: trains in 123456789015 (us-east-1, preprod)" in log
     assert (
         "      1. preprod side by side:\n"
@@ -156,6 +155,24 @@ def test_manifest_file_wins_over_seedfarmer_variables_with_a_warning(
     assert env["SEEDFARMER_MODULE_NAME"] == "sample-ml-model-name"
     assert env["CDK_DEFAULT_ACCOUNT"] == "222222222222"
     assert env["CDK_DEFAULT_REGION"] == "us-east-1", "from the environment when -c region= is not given"
+
+
+@pytest.mark.parametrize(
+    ("context", "module", "note"),
+    [
+        ({"group": "models"}, "models-sample-ml-model-name", False),
+        ({}, "sample-ml-model-name", True),
+        ({"group": "models", "module": "models-override"}, "models-override", False),
+    ],
+)
+def test_the_module_is_named_as_seedfarmer_names_it(
+    context: dict[str, str], module: str, note: bool, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Seedfarmer names the module <group>-<module>; every name the module creates derives from it."""
+    manifest = str(ROOT / "examples" / "sample-ml-model-name.yaml")
+    env = manifest_environment(manifest, context, {})
+    assert env["SEEDFARMER_MODULE_NAME"] == module
+    assert ("note: no -c group=" in capsys.readouterr().err) is note
 
 
 @pytest.mark.parametrize(

@@ -149,7 +149,6 @@ def test_deployspec_installs_the_cli_version_package_json_pins(spec: Any, tmp_pa
             capture_output=True,
             text=True,
             check=False,
-            timeout=60,
         )
         assert result.returncode == 0, result.stderr
     expected = f"install -g aws-cdk@{tooling.pinned_cdk_tools().cli}"
@@ -224,7 +223,7 @@ def run_in_codebuild_shell(
     names = dict(zip(STACK_ENV, stack_env, strict=True))
     env = {**os.environ, "PATH": path, "AWS_CALLS": str(cwd / "aws-calls"), **names}
     return subprocess.run(
-        ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=60
+        ["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
 
 

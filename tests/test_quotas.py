@@ -32,10 +32,9 @@ def infra_pipeline(synth: Synth) -> dict[str, Any]:
     return pipeline
 
 
-def test_fifty_groups_fit_the_infra_pipeline(fifty_groups_synth: Synth) -> None:
+def test_the_infra_pipeline_deploys_all_fifty_groups(fifty_groups_synth: Synth) -> None:
+    """Stage and action counts the synth itself checks (quotas.check_pipeline); here, that none is lost."""
     stages = infra_pipeline(fifty_groups_synth)["Stages"]
-    assert len(stages) <= 50
-    assert all(len(stage["Actions"]) <= 50 for stage in stages)
     deployed = {
         match.group(1)
         for stage in stages
@@ -45,14 +44,12 @@ def test_fifty_groups_fit_the_infra_pipeline(fifty_groups_synth: Synth) -> None:
     assert len(deployed) == FIFTY
 
 
-def test_every_pipeline_fits_codepipeline(fifty_groups_synth: Synth) -> None:
+def test_every_action_configuration_value_fits_codepipeline(fifty_groups_synth: Synth) -> None:
+    """CodePipeline takes at most 1000 characters per configuration value; the synth does not check it."""
     pipelines = list(fifty_groups_synth.resources("AWS::CodePipeline::Pipeline"))
     assert len(pipelines) == 1 + 2 * FIFTY
     for stack, _, pipeline in pipelines:
-        stages = pipeline["Properties"]["Stages"]
-        assert len(stages) <= 50, stack.display_name
-        for stage in stages:
-            assert len(stage["Actions"]) <= 50, stack.display_name
+        for stage in pipeline["Properties"]["Stages"]:
             for action in stage["Actions"]:
                 for value in action.get("Configuration", {}).values():
                     text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
@@ -71,12 +68,6 @@ def test_build_support_deploys_before_the_pipelines_that_refer_to_it(fifty_group
     for group, runs in order.items():
         assert runs["build-support"] < runs["model-build"], group
         assert runs["build-support"] < runs["model-deploy"], group
-
-
-def test_every_template_fits_cloudformation(fifty_groups_synth: Synth) -> None:
-    for stack in fifty_groups_synth.stacks.values():
-        assert len(stack.template.get("Resources", {})) <= 500, stack.display_name
-        assert len(json.dumps(stack.template, indent=1)) <= 1_000_000, stack.display_name
 
 
 def test_every_role_fits_iams_inline_policy_size(fifty_groups_synth: Synth) -> None:
