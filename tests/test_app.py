@@ -200,7 +200,12 @@ CARRIED_GROUPS = {"SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS", "SEEDFARMER_PARAMETE
 def _templates(environ: dict[str, str], module_folder: Path, outdir: Path) -> dict[str, str]:
     """Every template of the module's app, as app.build_app builds it (cdk-nag, which adds nothing, aside)."""
     app = cdk.App(
-        context=json.loads(CDK_JSON.read_text())["context"],
+        # As the CLI runs the app: path and asset metadata on.
+        context={
+            **json.loads(CDK_JSON.read_text())["context"],
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+        },
         outdir=str(outdir),
         analytics_reporting=False,
     )
@@ -228,8 +233,11 @@ def _without_carried_groups(template: str) -> object:
     return strip(json.loads(template))
 
 
-def test_groups_from_a_file_synthesize_the_same_templates(tmp_path: Path) -> None:
-    """The file changes what seedfarmer stores, not what deploys; the pipelines carry its name instead."""
+def test_groups_from_a_file_synthesize_the_same_templates(tmp_path: Path, example_synth: Synth) -> None:
+    """The file changes what seedfarmer stores, not what deploys; the pipelines carry its name instead.
+
+    The same groups inline are the suite's shared example synth (its CLI run writes the same templates).
+    """
     parameters = manifest_parameters()
     (groups,) = [p["value"] for p in parameters if p["name"] == "deployment-groups"]
     (tmp_path / "module").mkdir()
@@ -238,7 +246,10 @@ def test_groups_from_a_file_synthesize_the_same_templates(tmp_path: Path) -> Non
     from_file = {k: v for k, v in inline.items() if k != "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"}
     from_file["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"] = "groups.yaml"
 
-    expected = _templates(inline, tmp_path / "module", tmp_path / "inline")
+    outdir = example_synth.outdir
+    expected = {
+        path.relative_to(outdir).as_posix(): path.read_text() for path in outdir.rglob("*.template.json")
+    }
     actual = _templates(from_file, tmp_path / "module", tmp_path / "file")
 
     assert sorted(actual) == sorted(expected)
