@@ -607,3 +607,14 @@ def record_cloudformation_answers(
 
     monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
     return answers
+
+
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
+    """Credentials moto accepts and no real AWS would, in ``region``: handlers under test never leave moto."""
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": region,
+    }.items():
+        monkeypatch.setenv(name, value)

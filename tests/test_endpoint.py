@@ -546,10 +546,9 @@ def test_vpc_values_are_looked_up_at_synth_not_resolved_at_deploy_time(synth: Sy
         }
 
 
-def test_vpc_lookups_go_through_the_target_accounts_lookup_role(tmp_path: Path) -> None:
-    """Without cached values CDK asks the CLI for them, naming the endpoint account's role to assume."""
-    app = cdk.App(context=CONTEXT, outdir=str(tmp_path))
-    EndpointStack(
+def prod_endpoint(app: cdk.App) -> EndpointStack:
+    """The prod case's stack alone, in ``app`` (whose context holds the lookups, or not)."""
+    return EndpointStack(
         app,
         "Prod",
         env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
@@ -560,6 +559,12 @@ def test_vpc_lookups_go_through_the_target_accounts_lookup_role(tmp_path: Path) 
         approved_model=approved(3),
         stack_name="endpoint-prod",
     )
+
+
+def test_vpc_lookups_go_through_the_target_accounts_lookup_role(tmp_path: Path) -> None:
+    """Without cached values CDK asks the CLI for them, naming the endpoint account's role to assume."""
+    app = cdk.App(context=CONTEXT, outdir=str(tmp_path))
+    prod_endpoint(app)
     app.synth()
     missing = json.loads((tmp_path / "manifest.json").read_text())["missing"]
     role = (
@@ -597,17 +602,7 @@ def test_looked_up_vpc_values_that_cannot_work_are_one_line_each(
     }
     app = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
     with pytest.raises(SettingsError) as raised:
-        EndpointStack(
-            app,
-            "Prod",
-            env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
-            governance=GOVERNANCE,
-            names=NAMES,
-            environment=PROD,
-            project_name="mlops",
-            approved_model=approved(3),
-            stack_name="endpoint-prod",
-        )
+        prod_endpoint(app)
     (problem,) = raised.value.problems
     assert problem.startswith("prod endpoint: the SSM parameter /mlops/vpc/")
     assert expected in problem

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from tests.conftest import record_cloudformation_answers
+from tests.conftest import fake_aws_credentials, record_cloudformation_answers
 from tests.test_approval_trigger import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "registry_cleanup" / "index.py"
@@ -52,12 +52,7 @@ def cfn_event(request_type: str, *, delete_versions: str = "true") -> dict[str, 
 @pytest.fixture
 def cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, list[str], list[dict[str, Any]]]]:
     """The handler under moto with three versions; deletions and CloudFormation answers recorded."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch, REGION)
     with mock_aws():
         sagemaker = boto3.client("sagemaker")
         sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)

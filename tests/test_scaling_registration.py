@@ -17,7 +17,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from stages.functions import INLINE_CODE_LIMIT, inline_source
-from tests.conftest import record_cloudformation_answers
+from tests.conftest import fake_aws_credentials, record_cloudformation_answers
 from tests.test_approval_trigger import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "scaling_registration" / "index.py"
@@ -92,12 +92,7 @@ class Scaling:
 
 @pytest.fixture
 def scaling(monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch, REGION)
     with mock_aws():
         module = load_handler(HANDLER)
         status = ["UPDATE_IN_PROGRESS"]
