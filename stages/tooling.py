@@ -55,9 +55,8 @@ def pinned_cdk_tools() -> CdkTools:
 
 
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
-RUNTIMES = codebuild.BuildSpec.from_object(
-    {"phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}}}
-)
+RUNTIME_VERSIONS = {"python": "3.12", "nodejs": "22"}
+RUNTIMES = codebuild.BuildSpec.from_object({"phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}}})
 
 
 def in_folder(path: str, *parts: str) -> str:
@@ -71,7 +70,7 @@ def in_folder(path: str, *parts: str) -> str:
 SYNTH_CACHE_PATHS = ("/root/.cache/pip/**/*", "/root/.npm/**/*")
 SYNTH_BUILD_SPEC = codebuild.BuildSpec.from_object(
     {
-        "phases": {"install": {"runtime-versions": {"python": "3.12", "nodejs": "22"}}},
+        "phases": {"install": {"runtime-versions": RUNTIME_VERSIONS}},
         "cache": {"paths": list(SYNTH_CACHE_PATHS)},
     }
 )

@@ -165,6 +165,16 @@ def _environments(parameters: list[dict[str, Any]]) -> Iterator[tuple[str, str, 
                 yield str(environment["account"]), build["region"], environment.get("endpoint", {})
 
 
+def endpoint_network_ids(account: str) -> tuple[list[str], str]:
+    """The subnets and security group each account's SSM parameters hold in the tests (17-hex ids)."""
+    return [f"subnet-0a000{account}", f"subnet-0b000{account}"], f"sg-0c000{account}"
+
+
+def ssm_lookup_key(account: str, parameter: str, region: str) -> str:
+    """The context key under which CDK caches an SSM lookup (``StringParameter.value_from_lookup``)."""
+    return f"ssm:account={account}:parameterName={parameter}:region={region}"
+
+
 def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") -> dict[str, str]:
     """The SSM context lookups of every endpoint's VPC values, answered as the target accounts would.
 
@@ -175,9 +185,9 @@ def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") ->
     for account, region, endpoint in _environments(parameters):
         subnets = endpoint.get("subnetIdsParameter", f"/{project}/vpc/subnets/private/ids")
         security_group = endpoint.get("securityGroupIdParameter", f"/{project}/vpc/sg/id")
-        key = f"ssm:account={account}:parameterName={{}}:region={region}"
-        context[key.format(subnets)] = f"subnet-0a000{account},subnet-0b000{account}"
-        context[key.format(security_group)] = f"sg-0c000{account}"
+        subnet_ids, security_group_id = endpoint_network_ids(account)
+        context[ssm_lookup_key(account, subnets, region)] = ",".join(subnet_ids)
+        context[ssm_lookup_key(account, security_group, region)] = security_group_id
     return context
 
 

@@ -36,6 +36,7 @@ from stages.endpoint import (
 )
 from stages.functions import INLINE_CODE_LIMIT, inline_source
 from stages.governance import Governance
+from tests.conftest import endpoint_network_ids, ssm_lookup_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -125,20 +126,15 @@ CASES = {
 }
 
 
-def network(account: str) -> tuple[list[str], str]:
-    """The subnets and security group each account's SSM parameters hold in these tests."""
-    return [f"subnet-0a000{account}", f"subnet-0b000{account}"], f"sg-0c000{account}"
-
-
 def lookup_key(account: str, parameter: str) -> str:
-    return f"ssm:account={account}:parameterName={parameter}:region={REGION}"
+    return ssm_lookup_key(account, parameter, REGION)
 
 
 def network_lookups(accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
     """What the CDK CLI would have looked up through each account's lookup role, as context."""
     context = {}
     for account, (subnets_parameter, security_group_parameter) in accounts.items():
-        subnets, security_group = network(account)
+        subnets, security_group = endpoint_network_ids(account)
         # A StringList parameter's value, as GetParameter returns it: unsorted, spaces after commas.
         context[lookup_key(account, subnets_parameter)] = ", ".join(reversed(subnets))
         context[lookup_key(account, security_group_parameter)] = security_group
@@ -539,7 +535,7 @@ def test_vpc_values_are_looked_up_at_synth_not_resolved_at_deploy_time(synth: Sy
     # The deploy role cannot read SSM parameters: no AWS::SSM::Parameter::Value parameter may remain.
     assert all(_parameters(synth, case) == {} for case in CASES)
     for case, account in (("Prod", PROD_ACCOUNT), ("Build", BUILD_ACCOUNT)):
-        subnets, security_group = network(account)
+        subnets, security_group = endpoint_network_ids(account)
         assert synth.one(case, "AWS::SageMaker::Model")["VpcConfig"] == {
             "SecurityGroupIds": [security_group],
             "Subnets": subnets,
@@ -658,7 +654,7 @@ def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
 
 def test_network_interfaces_only_in_the_environments_subnets_and_security_group(synth: Synthesized) -> None:
     create = _statements(synth, "Prod")["CreateEndpointNetworkInterfaces"]
-    subnets, security_group = network(PROD_ACCOUNT)
+    subnets, security_group = endpoint_network_ids(PROD_ACCOUNT)
     ec2 = f"arn:aws:ec2:{REGION}:{PROD_ACCOUNT}"
     assert create["Action"] == "ec2:CreateNetworkInterface"
     assert sorted(create["Resource"]) == sorted(
