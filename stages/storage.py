@@ -9,10 +9,25 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stages.governance import GovernedStack
+
+# Where CDK puts the one function per stack that empties buckets made with ``auto_delete_objects``.
+AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
+
 
 def removal_policy(retain: bool) -> cdk.RemovalPolicy:
     """Kept with whatever it holds, or deleted with its stack."""
     return cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
+
+
+def _govern_auto_delete(bucket: s3.Bucket) -> None:
+    """Tag the role of the function that empties ``bucket``: CDK writes it as raw CloudFormation."""
+    stack = cdk.Stack.of(bucket)
+    provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER)
+    if isinstance(stack, GovernedStack) and provider is not None:
+        role = provider.node.find_child("Role")
+        assert isinstance(role, cdk.CfnResource), role
+        stack.tag_raw_role(role)
 
 
 def customer_managed_key(
@@ -49,6 +64,7 @@ def access_logs_bucket(
         removal_policy=removal_policy(retain),
         auto_delete_objects=not retain,
     )
+    _govern_auto_delete(bucket)
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ThisAccountsBucketsDeliverLogs",
@@ -81,7 +97,7 @@ def encrypted_bucket(
 
     Not retained, it is emptied and deleted with its stack.
     """
-    return s3.Bucket(
+    bucket = s3.Bucket(
         scope,
         construct_id,
         bucket_name=bucket_name,
@@ -97,3 +113,5 @@ def encrypted_bucket(
         removal_policy=removal_policy(retain),
         auto_delete_objects=not retain,
     )
+    _govern_auto_delete(bucket)
+    return bucket
