@@ -440,9 +440,6 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
             # The README example as each group's deploy pipeline synthesizes it after an approval.
             "approved": seedfarmer_environment(extra=approved_model_environment("prod-deployment-group")),
-            "approved-experiment": seedfarmer_environment(
-                extra=approved_model_environment("experimenation-deployment-group")
-            ),
             # The README example under seedfarmer's own variables, through the CLI that deployspec pins.
             "example": seedfarmer_environment(),
             # Long, mixed-case names everywhere, a boundary, tags, a user log bucket and a second region.
@@ -465,7 +462,6 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
         validated=frozenset({"example"}),
         lookups={
             "approved": network_lookups(manifest_parameters()),
-            "approved-experiment": network_lookups(manifest_parameters()),
             "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
         },
     )
@@ -588,7 +584,7 @@ def model_build_repo_runs() -> Iterator[ModelBuildRepoRuns]:
 
 # What a test may wait for: made in the background from the session's start.
 BACKGROUND_FIXTURES = frozenset(
-    {"synth_pool", "example_synth", "long_names_synth", "approved_synth", "approved_experiment_synth"}
+    {"synth_pool", "example_synth", "long_names_synth", "approved_synth"}
     | {"fifty_groups_synth", "github_synth", "model_build_repo_runs"}
 )
 
@@ -632,11 +628,6 @@ def long_names_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def approved_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("approved")
-
-
-@pytest.fixture(scope="session")
-def approved_experiment_synth(synth_pool: SynthPool) -> Synth:
-    return synth_pool.get("approved-experiment")
 
 
 @pytest.fixture(scope="session")
