@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -29,6 +30,8 @@ GITHUB_MANIFEST = MANIFESTS / "github-hosted.yaml"
 CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 TOOLING_ACCOUNT = "111111111111"
 TOOLING_REGION = "us-east-1"
+# cfn-lint findings allowed: W3005 is CDK's explicit DependsOn beside an implicit one.
+CFN_LINT_ALLOWED = ("W3005",)
 OWN_PREFIXES = ("SEEDFARMER_", "CDK_DEFAULT_", "APPROVED_MODEL_INFO", "CDK_CONTEXT_JSON", "CDK_OUTDIR")
 # The environment the suite started with. Subprocesses start from it, not from os.environ, which tests
 # change (moto's fake credentials and region) while the background synths start; and without AWS's
@@ -98,12 +101,22 @@ class StackArtifact:
     assets_file: Path | None
 
 
+@dataclass(frozen=True)
+class Lint:
+    """cfn-lint over the templates a synth made first (texts an earlier synth made were linted there)."""
+
+    templates: int
+    returncode: int
+    findings: str
+
+
 @dataclass
 class Synth:
     outdir: Path
     stacks: dict[str, StackArtifact] = field(default_factory=dict)
     log: str = ""
     """What the app printed on standard error (notes and the plan)."""
+    lint: Lint | None = None
 
     def stack(self, suffix: str) -> StackArtifact:
         """The one stack whose display name ends with ``suffix``."""
@@ -230,6 +243,7 @@ class SynthPool:
         configurations: Mapping[str, Mapping[str, str]],
         *,
         validated: frozenset[str] = frozenset(),
+        linted: frozenset[str] = frozenset(),
         lookups: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._root = root
@@ -238,6 +252,9 @@ class SynthPool:
         self._lookups = lookups or {}
         # CDK's CloudFormation validation (-c validate=true) runs on these only; cfn-lint checks them all.
         self._validated = validated
+        # cfn-lint runs in the slot right after each of these synths, over the texts no earlier one made.
+        self._linted = linted
+        self._lint_hashes: set[str] = set()
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
         self._jobs: dict[str, Future[Any]] = {}
@@ -246,8 +263,35 @@ class SynthPool:
         self._closed = False
         self._done: dict[str, Synth] = {}
 
-    def _run(self, name: str) -> tuple[int, str]:
-        """One synth, its standard error in a file (a pipe nobody reads yet could fill and stall it)."""
+    def _process(self, command: list[str], **options: Any) -> int:
+        """Run ``command`` to its end; killed if the session ends first."""
+        process = subprocess.Popen(command, **options)
+        with self._lock:
+            self._running.add(process)
+        process.wait()
+        with self._lock:
+            self._running.discard(process)
+        return process.returncode
+
+    def _lint(self, name: str) -> Lint:
+        templates = []
+        for path in sorted((self._root / name / "cdk.out").rglob("*.template.json")):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            with self._lock:
+                if digest not in self._lint_hashes:
+                    self._lint_hashes.add(digest)
+                    templates.append(str(path))
+        if not templates:
+            return Lint(0, 0, "")
+        findings = self._root / name / "cfn-lint.txt"
+        with findings.open("wb") as output:
+            command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable"]
+            command += ["--ignore-checks", *CFN_LINT_ALLOWED, "--", *templates]
+            returncode = self._process(command, stdout=output, stderr=subprocess.STDOUT)
+        return Lint(len(templates), returncode, findings.read_text())
+
+    def _run(self, name: str) -> tuple[int, str, Lint | None]:
+        """One synth, then its lint; standard error in a file (a pipe nobody reads yet could stall it)."""
         outdir = self._root / name / "cdk.out"
         log = self._root / name / "stderr.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
@@ -259,19 +303,12 @@ class SynthPool:
             (home / ".cdk.json").write_text(json.dumps({"context": self._lookups[name]}))
             environment["HOME"] = str(home)
         with log.open("wb") as stderr:
-            process = subprocess.Popen(
-                cli_command(outdir, *validate),
-                cwd=ROOT,
-                env=environment,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
+            command = cli_command(outdir, *validate)
+            returncode = self._process(
+                command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=stderr
             )
-            with self._lock:
-                self._running.add(process)
-            process.wait()
-            with self._lock:
-                self._running.discard(process)
-        return process.returncode, log.read_text()
+        lint = self._lint(name) if returncode == 0 and name in self._linted else None
+        return returncode, log.read_text(), lint
 
     def _work(self) -> None:
         while True:
@@ -316,10 +353,11 @@ class SynthPool:
     def get(self, name: str) -> Synth:
         if name not in self._done:
             self.start()
-            returncode, stderr = self._result(name)
+            returncode, stderr, lint = self._result(name)
             assert returncode == 0, f"{name}: {stderr[-5000:]}"
             self._done[name] = read_assembly(self._root / name / "cdk.out")
             self._done[name].log = stderr
+            self._done[name].lint = lint
         return self._done[name]
 
     def close(self) -> None:
@@ -460,6 +498,9 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
         # As seedfarmer's deployspec synthesizes (-c validate=true); cfn-lint checks every template anyway,
         # and CDK's validation would add a third to each synth.
         validated=frozenset({"example"}),
+        # Between them every kind of template: placeholders and real endpoints, long names, a second
+        # region, a boundary, both repository hosts.
+        linted=frozenset({"example", "long", "approved", "github"}),
         lookups={
             "approved": network_lookups(manifest_parameters()),
             "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
