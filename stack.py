@@ -17,24 +17,15 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import (
-    CODEPIPELINE,
-    S3_BUCKET,
-    STACK_NAME,
-    GroupNames,
-    bounded,
-    cdk_lookup_role_arn,
-    infra_pipeline,
-)
+from names import CODEPIPELINE, S3_BUCKET, bounded, cdk_lookup_role_arn, infra_pipeline
 from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
 from quotas import STAGE_ACTIONS, check_pipeline, pack
-from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType, SettingsError
+from settings import ApplicationSettings, GroupPlan, SettingsError
 from stages import LOG_RETENTION
 from stages.build_support import BuildSupportStack, EndpointReader
-from stages.endpoint import parse_approved_model
 from stages.governance import Governance, GovernedStack
 from stages.model_build import ModelBuildStack
-from stages.model_deploy import ModelDeployStack, deploy_targets
+from stages.model_deploy import ModelDeployStack
 from stages.nag import acknowledge, acknowledge_codebuild_defaults
 from stages.storage import access_logs_bucket
 from stages.tooling import (
@@ -60,14 +51,14 @@ class DeploymentGroupStage(cdk.Stage):
         construct_id: str,
         *,
         settings: ApplicationSettings,
-        group: DeploymentGroupSettings,
-        names: GroupNames,
+        plan: GroupPlan,
         governance: Governance,
         access_logs_bucket_name: str,
     ) -> None:
         tooling = cdk.Environment(account=settings.tooling.account, region=settings.tooling.region)
         super().__init__(scope, construct_id, env=tooling)
-        build = group.build_environment
+        names = plan.names
+        build = plan.group.build_environment
         self.build_support = BuildSupportStack(
             self,
             "BuildSupport",
@@ -77,10 +68,10 @@ class DeploymentGroupStage(cdk.Stage):
             tooling_region=settings.tooling.region,
             endpoint_readers=[
                 EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
-                for target in deploy_targets(group)
+                for target in plan.targets
             ],
-            retain=build.type is not EnvironmentType.DEV,
-            stack_name=bounded(f"{names.prefix}-build-support", STACK_NAME),
+            retain=plan.keeps_build_data,
+            stack_name=plan.stack_name("build-support"),
         )
         self.model_build = ModelBuildStack(
             self,
@@ -88,31 +79,25 @@ class DeploymentGroupStage(cdk.Stage):
             env=tooling,
             governance=governance,
             names=names,
-            group=group,
+            group=plan.group,
             repository=settings.parameters.model_build_repo,
             project_name=settings.seedfarmer.project_name,
             access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=bounded(f"{names.prefix}-model-build", STACK_NAME),
+            stack_name=plan.stack_name("model-build"),
         )
         self.model_build.add_stack_dependency(
             self.build_support, "The build project assumes a build-account role"
         )
-        approved = None
-        if settings.approved_model_group == group.name:
-            approved = parse_approved_model(settings.approved_model_info)
         self.model_deploy = ModelDeployStack(
             self,
             "ModelDeploy",
             env=tooling,
             governance=governance,
-            names=names,
-            group=group,
+            plan=plan,
             infra_repo=settings.parameters.infra_repo,
             carried_environment=settings.carried_environment,
-            project_name=settings.seedfarmer.project_name,
-            approved_model=approved,
             access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=bounded(f"{names.prefix}-model-deploy", STACK_NAME),
+            stack_name=plan.stack_name("model-deploy"),
         )
         self.model_deploy.add_stack_dependency(
             self.build_support, "The approval trigger subscribes to the build account's topic"
@@ -154,15 +139,6 @@ def preflight_step(
         role_policy_statements=[
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
         ],
-    )
-
-
-def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
-    """The names of one group's resources, the same in every stack and account."""
-    return GroupNames(
-        prefix=f"{settings.stack_name}-{group.name}",
-        build_account=group.build_environment.account,
-        build_region=group.build_environment.region,
     )
 
 
@@ -210,7 +186,7 @@ class MlopsCicdStack(GovernedStack):
             **artifact_buckets(
                 self,
                 store,
-                (group.build_environment.region for group in params.deployment_groups),
+                (plan.names.build_region for plan in settings.groups),
                 governance,
             ),
             # Cross-account deploys read artifacts with the buckets' own keys; none is CDK's.
@@ -229,18 +205,16 @@ class MlopsCicdStack(GovernedStack):
 
         self.groups: dict[str, DeploymentGroupStage] = {}
         group_details = Construct(self, "DeploymentGroupDetail")
-        for index, group in enumerate(params.deployment_groups):
-            names = group_names(settings, group)
-            self.groups[group.name] = DeploymentGroupStage(
+        for plan in settings.groups:
+            self.groups[plan.name] = DeploymentGroupStage(
                 self,
-                bounded(group.name, CODEPIPELINE),
+                bounded(plan.name, CODEPIPELINE),
                 settings=settings,
-                group=group,
-                names=names,
+                plan=plan,
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,
             )
-            _group_detail_parameter(group_details, settings.stack_name, index, group, names)
+            _group_detail_parameter(group_details, settings.stack_name, plan)
         self._add_group_waves(list(self.groups.values()), source, infra.path)
 
         self.pipeline.build_pipeline()
@@ -341,15 +315,15 @@ class MlopsCicdStack(GovernedStack):
         return name
 
 
-def _group_detail_parameter(
-    scope: Construct, stack_name: str, index: int, group: DeploymentGroupSettings, names: GroupNames
-) -> ssm.StringParameter:
+def _group_detail_parameter(scope: Construct, stack_name: str, plan: GroupPlan) -> ssm.StringParameter:
     """The group's detail in the tooling account, outside the metadata seedfarmer stores (README "Scale")."""
-    value = to_json(group_detail(names, group))
+    value = to_json(group_detail(plan))
+    group = plan.group
     if len(value) > GROUP_DETAIL_LIMIT:
         raise SettingsError(
             [
-                f"deployment-groups[{index}] ({group.name}): its detail would be {len(value)} characters; "
+                f"deployment-groups[{plan.index}] ({group.name}): its detail would be {len(value)} "
+                "characters; "
                 f"its SSM parameter holds {GROUP_DETAIL_LIMIT} (fewer deploy environments fit)"
             ]
         )

@@ -580,7 +580,7 @@ def test_import_creates_no_clients(aws_env: None, monkeypatch: pytest.MonkeyPatc
 
 def test_the_trigger_writes_nothing_the_synth_would_refuse(trigger: ModuleType) -> None:
     """The synth reads at most what SSM holds; the trigger's refusal keeps records below that."""
-    from stages.endpoint import APPROVED_MODEL_INFO_LIMIT
+    from settings import APPROVED_MODEL_INFO_LIMIT
 
     assert trigger.MAX_PARAMETER_BYTES == APPROVED_MODEL_INFO_LIMIT
     assert trigger.MAX_VARIABLE_CHARACTERS <= APPROVED_MODEL_INFO_LIMIT

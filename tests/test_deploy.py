@@ -10,8 +10,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from names import GroupNames
-from settings import DeploymentGroupSettings, DeployOrder
-from stages.model_deploy import deploy_waves
+from settings import DeploymentGroupSettings, DeployOrder, deploy_waves
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,

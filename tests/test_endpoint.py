@@ -19,21 +19,17 @@ from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
 from names import SAGEMAKER_NAME, GroupNames
 from settings import (
+    ApprovedModel,
     AutoScalingSettings,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
     EndpointSettings,
     EnvironmentType,
     SettingsError,
-)
-from stages.endpoint import (
-    NVME_FAMILIES,
-    VARIANT_NAME,
-    ApprovedModel,
-    EndpointStack,
-    nvme_instance,
     parse_approved_model,
 )
+from settings.approved_model import check_model_belongs_to_group
+from stages.endpoint import NVME_FAMILIES, VARIANT_NAME, EndpointStack, nvme_instance
 from stages.functions import INLINE_CODE_LIMIT, inline_source
 from stages.governance import Governance
 from tests.conftest import endpoint_network_ids, ssm_lookup_key
@@ -159,7 +155,7 @@ def build_app(outdir: Path) -> cdk.App:
             governance=GOVERNANCE,
             names=case.names,
             environment=case.environment,
-            project_name="mlops",
+            network_parameters=case.environment.endpoint.network_parameters("mlops"),
             approved_model=case.model,
             stack_name=f"endpoint-{construct_id.lower()}",
         )
@@ -355,22 +351,12 @@ def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
 def test_long_values_are_cut_short_in_messages() -> None:
     with pytest.raises(SettingsError) as caught:
         parse_approved_model(_with(modelPackageArn="x" * 3000))
-    assert "(3002 characters)" in caught.value.problems[0]
+    assert "(3000 characters)" in caught.value.problems[0]
     assert len(caught.value.problems[0]) < 400
 
 
-def _stack_for(model: ApprovedModel) -> None:
-    EndpointStack(
-        cdk.App(context=CONTEXT),
-        "Checked",
-        env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
-        governance=GOVERNANCE,
-        names=NAMES,
-        environment=PROD,
-        project_name="mlops",
-        approved_model=model,
-        stack_name="checked",
-    )
+def _problems_of(model: ApprovedModel) -> list[str]:
+    return check_model_belongs_to_group(model, NAMES)
 
 
 def test_model_of_another_group_is_refused() -> None:
@@ -379,10 +365,8 @@ def test_model_of_another_group_is_refused() -> None:
         model_data_url="s3://bucket/model.tar.gz",
         image_uri=IMAGE,
     )
-    with pytest.raises(
-        SettingsError, match=r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud"
-    ):
-        _stack_for(stranger)
+    problem = _problems_of(stranger)[0]
+    assert re.search(r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud", problem)
 
 
 @pytest.mark.parametrize(
@@ -409,9 +393,7 @@ def test_model_the_endpoint_could_not_load_is_refused_at_synth(
     model_data_url: str, image_uri: str, expected: str
 ) -> None:
     model = ApprovedModel(approved(1).model_package_arn, model_data_url, image_uri)
-    with pytest.raises(SettingsError) as caught:
-        _stack_for(model)
-    (line,) = caught.value.problems
+    (line,) = _problems_of(model)
     assert line.startswith("APPROVED_MODEL_INFO: ")
     assert expected in line
 
@@ -425,7 +407,7 @@ def test_endpoint_stacks_live_in_the_build_region() -> None:
             governance=GOVERNANCE,
             names=NAMES,
             environment=PROD,
-            project_name="mlops",
+            network_parameters=PROD.endpoint.network_parameters("mlops"),
             approved_model=approved(1),
             stack_name="elsewhere",
         )
@@ -551,7 +533,7 @@ def prod_endpoint(app: cdk.App) -> EndpointStack:
         governance=GOVERNANCE,
         names=NAMES,
         environment=PROD,
-        project_name="mlops",
+        network_parameters=PROD.endpoint.network_parameters("mlops"),
         approved_model=approved(3),
         stack_name="endpoint-prod",
     )

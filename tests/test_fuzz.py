@@ -24,14 +24,15 @@ import boto3
 import pytest
 
 from settings import (
+    APPROVED_MODEL_INFO_LIMIT,
     GROUPS_FILE_SIZE_LIMIT,
     PARAMETER_SIZE_LIMIT,
     PROBLEMS_SHOWN,
     TAGS_LIMIT,
     SettingsError,
     load_settings,
+    parse_approved_model,
 )
-from stages.endpoint import APPROVED_MODEL_INFO_LIMIT, parse_approved_model
 from tests.conftest import manifest_parameters, seedfarmer_environment
 
 # The approval trigger's moto set-up and event builders, shared with its own tests rather than copied.

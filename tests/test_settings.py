@@ -29,6 +29,7 @@ from settings import (
     SettingsError,
     carried_environment,
     load_settings,
+    parse_approved_model,
     regions_offering,
 )
 
@@ -165,7 +166,7 @@ def edit(env: pytest.MonkeyPatch, path: str, value: Any) -> None:
 
 def problems() -> list[str]:
     with pytest.raises(SettingsError) as caught:
-        load_settings()
+        load_settings(os.environ)
     return caught.value.problems
 
 
@@ -173,7 +174,7 @@ def problems() -> list[str]:
 
 
 def test_readme_example_loads_with_defaults() -> None:
-    settings = load_settings()
+    settings = load_settings(os.environ)
     params = settings.parameters
     assert (params.infra_repo.host, params.infra_repo.name) == ("codecommit", "cdk-infra-repo")
     assert (params.infra_repo.branch, params.infra_repo.path) == ("main", ".")
@@ -209,7 +210,7 @@ def test_readme_example_loads_with_defaults() -> None:
 
 
 def test_only_prod_needs_approval_by_default() -> None:
-    groups = load_settings().parameters.deployment_groups
+    groups = load_settings(os.environ).parameters.deployment_groups
     approvals = {
         env.name: env.needs_approval
         for group in groups
@@ -327,7 +328,7 @@ def test_good_values_are_accepted(
     env: pytest.MonkeyPatch, path: str, value: Any, read: Callable[[ApplicationSettings], Any], expected: Any
 ) -> None:
     edit(env, path, value)
-    assert read(load_settings()) == (value if expected is None else expected)
+    assert read(load_settings(os.environ)) == (value if expected is None else expected)
 
 
 @pytest.mark.parametrize(
@@ -347,7 +348,7 @@ def test_good_context_values_are_accepted(
     env: pytest.MonkeyPatch, variable_name: str, value: str, read: Callable[[ApplicationSettings], Any]
 ) -> None:
     env.setenv(variable_name, value)
-    assert read(load_settings()) == value
+    assert read(load_settings(os.environ)) == value
 
 
 # --- bad values: one exact line each -------------------------------------------------------------------
@@ -687,7 +688,8 @@ def test_environment_names_are_unique_within_a_group(
 
 def test_environment_names_may_repeat_across_groups(env: pytest.MonkeyPatch) -> None:
     edit(env, f"{G1}.deployEnvironments[0].name", "experiment-env2")
-    assert load_settings().parameters.deployment_groups[1].deploy_environments[0].name == "experiment-env2"
+    groups = load_settings(os.environ).parameters.deployment_groups
+    assert groups[1].deploy_environments[0].name == "experiment-env2"
 
 
 # --- approval ------------------------------------------------------------------------------------------
@@ -717,7 +719,7 @@ def test_prod_needs_approval_unless_overridden(
     if require_approval is not REMOVE:
         environment["requireApproval"] = require_approval
     set_parameter(env, "deployment-groups", groups)
-    group = load_settings().parameters.deployment_groups[1]
+    group = load_settings(os.environ).parameters.deployment_groups[1]
     chosen = group.build_environment if path == B1 else group.deploy_environments[1]
     assert chosen.needs_approval is needs_approval
 
@@ -823,7 +825,7 @@ def test_several_problems_are_all_reported_one_line_each(env: pytest.MonkeyPatch
     env.delenv("SEEDFARMER_PROJECT_NAME")
     env.setenv("CDK_DEFAULT_REGION", "mars")
     with pytest.raises(SettingsError) as caught:
-        load_settings()
+        load_settings(os.environ)
     assert caught.value.problems == [
         f"foo-bar: unknown parameter (SEEDFARMER_PARAMETER_FOO_BAR); {KNOWN}",
         "model-build-repo: is not valid JSON (SEEDFARMER_PARAMETER_MODEL_BUILD_REPO): "
@@ -856,12 +858,12 @@ def test_carried_environment_is_exactly_the_module_inputs(env: pytest.MonkeyPatc
         "SEEDFARMER_MODULE_ROLE_ARN": "arn:aws:iam::111111111111:role/module",
         "CDK_DEFAULT_PROFILE": "default",
         "MY_SEEDFARMER_PROJECT_NAME": "other",
-        "APPROVED_MODEL_INFO": "{}",
+        "APPROVED_MODEL_INFO": "NONE",
         "APPROVED_MODEL_GROUP": "prod-deployment-group",
     }
     for name, value in {**extra, **ignored}.items():
         env.setenv(name, value)
-    carried = load_settings().carried_environment
+    carried = load_settings(os.environ).carried_environment
     assert carried == {**BASELINE, **extra}
     assert list(carried) == sorted(carried)
 
@@ -886,14 +888,14 @@ def test_carried_environment_of_any_mapping() -> None:
 
 
 def test_stack_name_is_project_deployment_module() -> None:
-    assert load_settings().stack_name == "mlops-demo-sagemaker-model-cicd"
+    assert load_settings(os.environ).stack_name == "mlops-demo-sagemaker-model-cicd"
 
 
 def test_long_stack_name_is_never_shortened(env: pytest.MonkeyPatch) -> None:
     project, deployment, module = "Machine-Learning-Platform-" + "p" * 14, "production-" + "d" * 29, "m" * 46
     for name, value in [("PROJECT", project), ("DEPLOYMENT", deployment), ("MODULE", module)]:
         env.setenv(f"SEEDFARMER_{name}_NAME", value)
-    stack_name = load_settings().stack_name
+    stack_name = load_settings(os.environ).stack_name
     assert stack_name == f"{project}-{deployment}-{module}"
     assert len(stack_name) == 128
 
@@ -914,7 +916,7 @@ def test_cdks_cross_region_support_stack_name_is_checked_before_synth(env: pytes
     """A build region other than the tooling region adds '<stack>-support-<region>', never shortened."""
     _stack_name_of(env, 128)
     # Every group builds in the tooling region: no support stack.
-    assert load_settings().stack_name == f"mlops-demo-{'m' * 117}"
+    assert load_settings(os.environ).stack_name == f"mlops-demo-{'m' * 117}"
     edit(env, f"{G1}.buildEnvironment.region", "eu-west-1")
     assert problems() == [
         "SEEDFARMER_PROJECT_NAME, SEEDFARMER_DEPLOYMENT_NAME, SEEDFARMER_MODULE_NAME: the stack name "
@@ -924,7 +926,7 @@ def test_cdks_cross_region_support_stack_name_is_checked_before_synth(env: pytes
         "146 characters, and CloudFormation allows at most 128"
     ]
     _stack_name_of(env, 128 - len("-support-eu-west-1"))
-    assert load_settings().parameters.deployment_groups[1].build_environment.region == "eu-west-1"
+    assert load_settings(os.environ).parameters.deployment_groups[1].build_environment.region == "eu-west-1"
 
 
 def test_stage_stacks_leave_room_for_cdks_support_stack_in_any_region() -> None:
@@ -944,23 +946,58 @@ def test_a_project_name_must_start_the_stack_name_with_a_letter(env: pytest.Monk
 @pytest.mark.parametrize("info", ["", "NONE", " NONE "])
 def test_no_approved_model_means_placeholders(env: pytest.MonkeyPatch, info: str) -> None:
     env.setenv("APPROVED_MODEL_INFO", info)
-    settings = load_settings()
+    settings = load_settings(os.environ)
     assert settings.approved_model_info is None
     assert settings.approved_model_group is None
 
 
+def approved_model_info(settings: ApplicationSettings, group: int) -> str:
+    """What the approval trigger records for version 1 of ``group``'s registry."""
+    names = settings.groups[group].names
+    return json.dumps(
+        {
+            "modelPackageArn": f"arn:aws:sagemaker:{names.build_region}:{names.build_account}:"
+            f"model-package/{names.model_package_group}/1",
+            "modelDataUrl": f"s3://{names.artifacts_bucket}/models/1/model.tar.gz",
+            "imageUri": f"{names.build_account}.dkr.ecr.{names.build_region}.amazonaws.com/serving:1",
+        }
+    )
+
+
 def test_approved_model_belongs_to_one_named_group(env: pytest.MonkeyPatch) -> None:
+    info = approved_model_info(load_settings(os.environ), 1)
+    env.setenv("APPROVED_MODEL_INFO", info)
+    env.setenv("APPROVED_MODEL_GROUP", "prod-deployment-group")
+    settings = load_settings(os.environ)
+    assert settings.approved_model_info == info
+    assert settings.approved_model_group == "prod-deployment-group"
+    assert [plan.approved_model for plan in settings.groups] == [None, parse_approved_model(info)]
+
+
+def test_approved_model_is_checked_in_settings_against_its_group(env: pytest.MonkeyPatch) -> None:
+    env.setenv("APPROVED_MODEL_INFO", approved_model_info(load_settings(os.environ), 0))
+    env.setenv("APPROVED_MODEL_GROUP", "prod-deployment-group")
+    with pytest.raises(SettingsError) as raised:
+        load_settings(os.environ)
+    assert [problem.split(" ")[:2] for problem in raised.value.problems] == [
+        ["APPROVED_MODEL_INFO:", "modelPackageArn"],
+        ["APPROVED_MODEL_INFO:", "modelDataUrl"],
+    ]
+
+
+def test_an_incomplete_approved_model_is_one_settings_problem(env: pytest.MonkeyPatch) -> None:
     env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
     env.setenv("APPROVED_MODEL_GROUP", "prod-deployment-group")
-    settings = load_settings()
-    assert settings.approved_model_info == '{"modelPackageArn": "x"}'
-    assert settings.approved_model_group == "prod-deployment-group"
+    with pytest.raises(SettingsError) as raised:
+        load_settings(os.environ)
+    (problem,) = raised.value.problems
+    assert problem.startswith("APPROVED_MODEL_INFO: missing modelDataUrl; missing imageUri; modelPackageArn")
 
 
 def test_approved_model_without_its_group_is_refused(env: pytest.MonkeyPatch) -> None:
     env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
     with pytest.raises(SettingsError) as raised:
-        load_settings()
+        load_settings(os.environ)
     assert raised.value.problems == [
         "APPROVED_MODEL_GROUP: is required when APPROVED_MODEL_INFO is set "
         "(set it to the deployment group the model was approved in)"
@@ -971,7 +1008,7 @@ def test_approved_model_for_an_unknown_group_is_refused(env: pytest.MonkeyPatch)
     env.setenv("APPROVED_MODEL_INFO", '{"modelPackageArn": "x"}')
     env.setenv("APPROVED_MODEL_GROUP", "prod")
     with pytest.raises(SettingsError) as raised:
-        load_settings()
+        load_settings(os.environ)
     assert raised.value.problems == [
         "APPROVED_MODEL_GROUP: no deployment group named 'prod' "
         "(known: experimenation-deployment-group, prod-deployment-group)"
@@ -1001,7 +1038,7 @@ def test_hosted_repositories_through_a_connection(
         "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO",
         json.dumps({"host": host, "name": name, "connectionArn": arn}),
     )
-    repo = load_settings().parameters.model_build_repo
+    repo = load_settings(os.environ).parameters.model_build_repo
     assert (repo.host, repo.name, repo.connection_arn, repo.hosted) == (host, name, arn, True)
 
 
@@ -1058,7 +1095,7 @@ def test_hosted_repository_problems(
 ) -> None:
     env.setenv("SEEDFARMER_PARAMETER_MODEL_BUILD_REPO", json.dumps(value))
     with pytest.raises(SettingsError) as raised:
-        load_settings()
+        load_settings(os.environ)
     assert raised.value.problems == problems
 
 
@@ -1090,7 +1127,7 @@ def test_groups_from_a_file_load_as_the_inline_ones(tmp_path: Path, suffix: str)
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / f"groups.{suffix}").write_text(text)
     from_file = load_settings(file_environment(f"config/groups.{suffix}"), module_folder=tmp_path)
-    inline = load_settings()
+    inline = load_settings(os.environ)
     assert from_file.parameters.deployment_groups == inline.parameters.deployment_groups
     assert from_file.parameters.deployment_groups_file == f"config/groups.{suffix}"
     # The pipelines' synths read the same file from the infra repository, by the same name.
