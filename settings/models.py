@@ -65,9 +65,11 @@ class DeployOrder(StrEnum):
 class AutoScalingSettings(Input):
     """Target tracking on invocations per instance."""
 
-    min_capacity: StrictInt = Field(ge=1, le=100)
-    max_capacity: StrictInt = Field(ge=1, le=100)
-    target_invocations_per_instance: StrictInt = Field(ge=1, le=100_000)
+    min_capacity: StrictInt = Field(ge=1, le=100, description="Instances the scaler keeps at least.")
+    max_capacity: StrictInt = Field(ge=1, le=100, description="Instances the scaler adds at most.")
+    target_invocations_per_instance: StrictInt = Field(
+        ge=1, le=100_000, description="Invocations per instance and minute the scaler tracks."
+    )
 
     @model_validator(mode="after")
     def _min_not_above_max(self) -> AutoScalingSettings:
@@ -81,17 +83,32 @@ class AutoScalingSettings(Input):
 class EndpointSettings(Input):
     """How one environment serves the approved model."""
 
-    instance_type: InstanceType = "ml.m5.xlarge"
-    initial_instance_count: StrictInt = Field(1, ge=1, le=100)
-    auto_scaling: AutoScalingSettings | None = None
-    data_capture_percentage: StrictInt = Field(0, ge=0, le=100)
-    data_capture_expiry_days: StrictInt | None = Field(None, ge=1, le=36500)
-    """Captured data (and its noncurrent versions) expire after this many days; 30 in dev, never elsewhere."""
-    vpc: StrictBool = True
-    network_isolation: StrictBool = True
-    """The model container gets no network access; off for containers that fetch code or packages at start."""
-    subnet_ids_parameter: SsmParameterName | None = None
-    security_group_id_parameter: SsmParameterName | None = None
+    instance_type: InstanceType = Field("ml.m5.xlarge", description="The variant's instance type.")
+    initial_instance_count: StrictInt = Field(1, ge=1, le=100, description="Instances at first deploy.")
+    auto_scaling: AutoScalingSettings | None = Field(None, description="Target tracking; none: fixed count.")
+    data_capture_percentage: StrictInt = Field(
+        0, ge=0, le=100, description="Percent of requests and responses captured to S3; 0: no capture."
+    )
+    data_capture_expiry_days: StrictInt | None = Field(
+        None,
+        ge=1,
+        le=36500,
+        description=(
+            "Captured data (and its noncurrent versions) expire after this many days; unless given, "
+            f"{DEV_DATA_CAPTURE_EXPIRY_DAYS} where data is not kept (dev), never elsewhere."
+        ),
+    )
+    vpc: StrictBool = Field(True, description="The model runs in the target account's VPC.")
+    network_isolation: StrictBool = Field(
+        True,
+        description="The container gets no network access; off for one fetching code or packages at start.",
+    )
+    subnet_ids_parameter: SsmParameterName | None = Field(
+        None, description="SSM parameter holding the subnet ids; default /<project>/vpc/subnets/private/ids."
+    )
+    security_group_id_parameter: SsmParameterName | None = Field(
+        None, description="SSM parameter holding the security group id; default /<project>/vpc/sg/id."
+    )
 
     def network_parameters(self, project_name: str) -> tuple[str, str]:
         """The SSM parameters holding the endpoint's subnet ids and security group id.
@@ -107,11 +124,13 @@ class EndpointSettings(Input):
 class DeployEnvironmentSettings(Input):
     """An account serving a group's approved models."""
 
-    name: ResourceName
-    account: AccountId
-    type: EnvironmentType
-    endpoint: EndpointSettings = EndpointSettings()
-    require_approval: StrictBool | None = None
+    name: ResourceName = Field(description="Unique within the group (ignoring case); part of its names.")
+    account: AccountId = Field(description="The account the endpoint is deployed to.")
+    type: EnvironmentType = Field(description="dev, preprod or prod: whether data is kept, approval asked.")
+    endpoint: EndpointSettings = Field(EndpointSettings(), description="How it serves the approved model.")
+    require_approval: StrictBool | None = Field(
+        None, description="A manual approval before deploying here; unless given, for prod only."
+    )
 
     @property
     def needs_approval(self) -> bool:
@@ -132,17 +151,23 @@ class DeployEnvironmentSettings(Input):
 class BuildEnvironmentSettings(DeployEnvironmentSettings):
     """The account (and region) where a group's models are trained and registered."""
 
-    region: BuildRegion
+    region: BuildRegion = Field(description="Where the group trains, registers and serves its models.")
 
 
 class DeploymentGroupSettings(Input):
     """A git branch, the account that trains on it and the accounts that serve its models."""
 
-    name: ResourceName
-    source_branch: BranchName
-    build_environment: BuildEnvironmentSettings
-    deploy_environments: tuple[DeployEnvironmentSettings, ...] = ()
-    deploy_order: DeployOrder = DeployOrder.BY_TYPE
+    name: ResourceName = Field(description="Unique among the groups (ignoring case); part of every name.")
+    source_branch: BranchName = Field(description="The model-build repository's branch this group trains.")
+    build_environment: BuildEnvironmentSettings = Field(
+        description="The account and region that train, register, and serve first."
+    )
+    deploy_environments: tuple[DeployEnvironmentSettings, ...] = Field(
+        (), description="Further accounts serving the approved model, in the build region."
+    )
+    deploy_order: DeployOrder = Field(
+        DeployOrder.BY_TYPE, description="byType: by environment type, side by side; sequential: one by one."
+    )
 
     @model_validator(mode="after")
     def _environment_names_unique(self) -> DeploymentGroupSettings:
@@ -184,8 +209,8 @@ class ModuleParameters(_FromEnvironment):
 
     model_config = SettingsConfigDict(extra="forbid", frozen=True)
 
-    infra_repo: InfraRepositorySettings
-    model_build_repo: RepositorySettings
+    infra_repo: InfraRepositorySettings = Field(description="The repository holding this module's code.")
+    model_build_repo: RepositorySettings = Field(description="The repository holding the model build code.")
     # Not Field(min_length=1): pydantic counts only the groups that validated, so one bad group would
     # also be reported as "no groups".
     deployment_groups: tuple[DeploymentGroupSettings, ...] = Field(
@@ -198,9 +223,15 @@ class ModuleParameters(_FromEnvironment):
             "stores only this name, not the groups (see README 'Scale')."
         ),
     )
-    permissions_boundary_name: IamPolicyName | None = None
-    s3_access_logs_bucket_arn: S3BucketArn | None = None
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict)
+    permissions_boundary_name: IamPolicyName | None = Field(
+        None, description="An IAM policy, present in every account, bounding every role the module makes."
+    )
+    s3_access_logs_bucket_arn: S3BucketArn | None = Field(
+        None, description="The tooling account's bucket for S3 access logs; none: the module makes one."
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="Tags on every stack and resource, beside the module's own."
+    )
 
     @field_validator("tags", mode="after")
     @classmethod
@@ -231,10 +262,12 @@ class SeedFarmerContext(_FromEnvironment):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    project_name: SeedFarmerName
-    deployment_name: SeedFarmerName
-    module_name: SeedFarmerName
-    permissions_boundary_arn: IamPolicyArn | None = None
+    project_name: SeedFarmerName = Field(description="Seedfarmer's project: begins the top stack's name.")
+    deployment_name: SeedFarmerName = Field(description="Seedfarmer's deployment.")
+    module_name: SeedFarmerName = Field(description="Seedfarmer's name for the module: <group>-<module>.")
+    permissions_boundary_arn: IamPolicyArn | None = Field(
+        None, description="The boundary seedfarmer puts on its roles, for the tooling account's roles too."
+    )
 
     @property
     def stack_name(self) -> str:
@@ -247,5 +280,5 @@ class ToolingEnvironment(_FromEnvironment):
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    account: AccountId
-    region: ToolingRegion
+    account: AccountId = Field(description="The tooling account, where the pipelines live.")
+    region: ToolingRegion = Field(description="The tooling region.")
