@@ -8,138 +8,32 @@ per stage as CodePipeline's action limit allows, each wave opening with a prefli
 
 from __future__ import annotations
 
-import shlex
-
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, S3_BUCKET, bounded, cdk_lookup_role_arn, infra_pipeline
-from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
-from quotas import STAGE_ACTIONS, check_pipeline, pack
-from settings import ApplicationSettings, GroupPlan, SettingsError
-from stages import LOG_RETENTION
-from stages.build_support import BuildSupportStack, EndpointReader
-from stages.governance import Governance, GovernedStack
-from stages.model_build import ModelBuildStack
-from stages.model_deploy import ModelDeployStack
-from stages.nag import acknowledge, acknowledge_codebuild_defaults
-from stages.storage import access_logs_bucket
-from stages.tooling import (
+from blocks import LOG_RETENTION
+from blocks.governance import Governance, GovernedStack
+from blocks.nag import acknowledge, acknowledge_codebuild_defaults
+from blocks.pipelines import (
     BUILD_IMAGE,
     RUNTIMES,
     PipelineArtifactStore,
     acknowledge_replication,
     artifact_buckets,
     grant_connection_use,
-    in_folder,
     module_synth_step,
     pinned_cdk_tools,
     pipeline_source,
 )
-
-
-class DeploymentGroupStage(cdk.Stage):
-    """One group's stacks: build support in its build account, then its pipelines in the tooling account."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: ApplicationSettings,
-        plan: GroupPlan,
-        governance: Governance,
-        access_logs_bucket_name: str,
-    ) -> None:
-        tooling = cdk.Environment(account=settings.tooling.account, region=settings.tooling.region)
-        super().__init__(scope, construct_id, env=tooling)
-        names = plan.names
-        build = plan.group.build_environment
-        self.build_support = BuildSupportStack(
-            self,
-            "BuildSupport",
-            env=cdk.Environment(account=build.account, region=build.region),
-            governance=governance,
-            names=names,
-            tooling_region=settings.tooling.region,
-            endpoint_readers=[
-                EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
-                for target in plan.targets
-            ],
-            retain=plan.keeps_build_data,
-            stack_name=plan.stack_name("build-support"),
-        )
-        self.model_build = ModelBuildStack(
-            self,
-            "ModelBuild",
-            env=tooling,
-            governance=governance,
-            names=names,
-            group=plan.group,
-            repository=settings.parameters.model_build_repo,
-            project_name=settings.seedfarmer.project_name,
-            access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=plan.stack_name("model-build"),
-        )
-        self.model_build.add_stack_dependency(
-            self.build_support, "The build project assumes a build-account role"
-        )
-        self.model_deploy = ModelDeployStack(
-            self,
-            "ModelDeploy",
-            env=tooling,
-            governance=governance,
-            plan=plan,
-            infra_repo=settings.parameters.infra_repo,
-            carried_environment=settings.carried_environment,
-            access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=plan.stack_name("model-deploy"),
-        )
-        self.model_deploy.add_stack_dependency(
-            self.build_support, "The approval trigger subscribes to the build account's topic"
-        )
-
-    @property
-    def stacks(self) -> list[cdk.Stack]:
-        """What the infra pipeline deploys for this group, CDK's cross-region support stacks included."""
-        return [child for child in self.node.children if isinstance(child, cdk.Stack)]
-
-
-def preflight_step(
-    stages: list[DeploymentGroupStage], source: pipelines.IFileSetProducer, path: str
-) -> pipelines.CodeBuildStep:
-    """Stops a wave whose new build-support stacks would collide with resources an earlier deploy retained."""
-    arguments: list[str] = []
-    lookup_roles = []
-    for stage in stages:
-        support = stage.build_support
-        names = support.names
-        if arguments:
-            arguments.append("--")
-        arguments += [
-            names.build_account,
-            names.build_region,
-            support.stack_name,
-            names.model_package_group,
-            names.model_image_repository,
-            names.artifacts_bucket,
-            names.access_logs_bucket,
-        ]
-        lookup_roles.append(cdk_lookup_role_arn(cdk.Aws.PARTITION, names.build_account, names.build_region))
-    return pipelines.CodeBuildStep(
-        "Preflight",
-        input=source,
-        commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
-        # The script builds the lookup roles' ARNs from it and has no default: aws-cn and aws-us-gov too.
-        env={"AWS_PARTITION": cdk.Aws.PARTITION},
-        role_policy_statements=[
-            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
-        ],
-    )
+from blocks.storage import access_logs_bucket
+from names import CODEPIPELINE, S3_BUCKET, bounded, infra_pipeline
+from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
+from quotas import STAGE_ACTIONS, check_pipeline, pack
+from settings import ApplicationSettings, GroupPlan, SettingsError
+from stages.deployment_group import DeploymentGroupStage, preflight_step
 
 
 class MlopsCicdStack(GovernedStack):

@@ -29,23 +29,20 @@ resource), so the deploy account needs only a bootstrap, and the template is the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from names import MODEL_ARTIFACTS_PREFIX, GroupNames
-from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings, SettingsError
-from settings.errors import echo_value
+from blocks.governance import Governance, GovernedStack
+from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
+from names import GroupNames
+from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
+from stages.endpoint_network import endpoint_network
+from stages.endpoint_role import DATA_CAPTURE_PREFIX, endpoint_execution_role
 from stages.endpoint_scaling import VariantScaling
-from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge, logical_id
-from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
 # Instance families with local NVMe instance storage. SageMaker encrypts those volumes with a hardware
 # module on the instance and rejects a KmsKeyId for them: "You can't request a KmsKeyId when using an
@@ -76,65 +73,8 @@ def nvme_instance(instance_type: str) -> bool:
     return match.group(1) in NVME_FAMILIES
 
 
-DATA_CAPTURE_PREFIX = "data-capture"
 VARIANT_NAME = "AllTraffic"
 """The endpoint's one production variant, whatever its instance type (see the module doc)."""
-
-
-# What CDK returns for a context lookup it has not made yet; the CLI then looks it up and synthesizes again.
-PENDING_LOOKUP_PREFIX = "dummy-value-for-"
-MAX_ENDPOINT_SUBNETS = 16  # VpcConfig.Subnets: 1 to 16 items (SageMaker API Reference, VpcConfig)
-_SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
-_SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
-
-
-@dataclass(frozen=True)
-class EndpointNetwork:
-    """The subnets and security group an endpoint joins, as the environment's SSM parameters hold them."""
-
-    subnets: tuple[str, ...]
-    security_group: str
-
-
-PENDING_NETWORK = EndpointNetwork(subnets=("subnet-00000000",), security_group="sg-00000000")
-
-
-def endpoint_network(
-    scope: Construct, *, subnets_parameter: str, security_group_parameter: str, where: str
-) -> EndpointNetwork:
-    """Read at synth through the target account's CDK lookup role, never at deploy time.
-
-    An ``AWS::SSM::Parameter::Value`` template parameter is resolved with the caller's permissions, and the
-    caller is the target account's CDK deploy role, which may read only the bootstrap version parameter
-    (CloudFormation User Guide, "SSM parameter types"; the bootstrap template's DeploymentActionRole).
-    A context lookup assumes the lookup role (ReadOnlyAccess) instead, and the deploy pipeline's synth
-    never reuses a cached value, so a changed parameter changes the next run's template.
-    """
-    subnets_value = ssm.StringParameter.value_from_lookup(scope, subnets_parameter)
-    security_group = ssm.StringParameter.value_from_lookup(scope, security_group_parameter)
-    if subnets_value.startswith(PENDING_LOOKUP_PREFIX) or security_group.startswith(PENDING_LOOKUP_PREFIX):
-        # Ids of the right shape until the CLI has the values, so validation in this pass stays quiet.
-        return PENDING_NETWORK
-    subnets = tuple(part.strip() for part in subnets_value.split(","))
-    problems = []
-    if not subnets or not all(_SUBNET_ID.fullmatch(subnet) for subnet in subnets):
-        problems.append(
-            f"{where}: the SSM parameter {subnets_parameter} must hold subnet ids separated by commas "
-            f"(a StringList such as subnet-0abc1234,subnet-0def5678), got {echo_value(subnets_value)}"
-        )
-    if not _SECURITY_GROUP_ID.fullmatch(security_group):
-        problems.append(
-            f"{where}: the SSM parameter {security_group_parameter} must hold one security group id "
-            f"such as sg-0abc1234, got {echo_value(security_group)}"
-        )
-    if len(subnets) > MAX_ENDPOINT_SUBNETS:
-        problems.append(
-            f"{where}: the SSM parameter {subnets_parameter} holds {len(subnets)} subnets; "
-            f"SageMaker takes at most {MAX_ENDPOINT_SUBNETS}"
-        )
-    if problems:
-        raise SettingsError(problems)
-    return EndpointNetwork(subnets=tuple(sorted(set(subnets))), security_group=security_group)
 
 
 class EndpointStack(GovernedStack):
@@ -194,7 +134,9 @@ class EndpointStack(GovernedStack):
         )
         capture_bucket = self._data_capture_bucket(environment, key) if capture and key else None
 
-        role = self._execution_role(
+        role = endpoint_execution_role(
+            self,
+            endpoint_name=self.endpoint_name,
             names=names,
             environment=environment,
             model=approved_model,
@@ -310,159 +252,3 @@ class EndpointStack(GovernedStack):
                 for mode in ("Input", "Output")
             ],
         )
-
-    def _execution_role(
-        self,
-        *,
-        names: GroupNames,
-        environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
-        model: ApprovedModel,
-        network: EndpointNetwork | None,
-        capture_bucket: s3.IBucket | None,
-        key: kms.IKey | None,
-    ) -> iam.Role:
-        """What SageMaker does as the model: read its artefact, pull its image, log, and join the VPC."""
-        partition, region, account = self.partition, self.region, self.account
-        build = f"{names.build_region}:{names.build_account}"
-        artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}"
-        repository = f"arn:{partition}:ecr:{region}:{model.image_account}:repository/{model.image_repository}"
-        log_group = (
-            f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
-        )
-        ec2 = f"arn:{partition}:ec2:{region}:{account}"
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadModelArtifacts",
-                actions=["s3:GetObject"],
-                resources=[f"{artifacts}/*"],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptModelArtifactsThroughS3",
-                actions=["kms:Decrypt"],
-                resources=[f"arn:{partition}:kms:{build}:key/*"],
-                conditions={
-                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": names.artifacts_key_alias},
-                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
-                },
-            ),
-            iam.PolicyStatement(
-                sid="DescribeApprovedModelPackage",
-                actions=["sagemaker:DescribeModelPackage"],
-                resources=[model.model_package_arn],
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="PullModelImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[repository],
-            ),
-            iam.PolicyStatement(
-                sid="WriteEndpointLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:DescribeLogStreams",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                ],
-                resources=[log_group, f"{log_group}:log-stream:*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishEndpointMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}},
-            ),
-        ]
-        findings: dict[str, str] = {
-            "IAM5[Resource::*]": (
-                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
-                "metrics are limited to SageMaker's endpoint namespace by condition."
-            ),
-            f"IAM5[Resource::arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}/*]": (
-                "Read-only on the model artifacts prefix of this group's one artifacts bucket: model "
-                "versions are stored under keys generated per training run."
-            ),
-            f"IAM5[Resource::arn:{partition}:kms:{build}:key/*]": (
-                "Decrypt only the key carrying this group's artifacts key alias (kms:ResourceAliases), and "
-                "only through S3 in the build region (kms:ViaService); its key id is unknown in this account."
-            ),
-            f"IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/"
-            f"{self.endpoint_name}:log-stream:*]": (
-                "SageMaker writes one log stream per endpoint instance into this endpoint's own log group."
-            ),
-        }
-        if network is not None:
-            statements += [
-                iam.PolicyStatement(
-                    sid="CreateEndpointNetworkInterfaces",
-                    actions=["ec2:CreateNetworkInterface"],
-                    resources=[
-                        f"{ec2}:network-interface/*",
-                        *(f"{ec2}:subnet/{subnet}" for subnet in network.subnets),
-                        f"{ec2}:security-group/{network.security_group}",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="ManageEndpointNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
-                    resources=[f"{ec2}:network-interface/*"],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeEndpointNetwork",
-                    actions=[
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    resources=["*"],
-                ),
-            ]
-            findings["IAM5[Resource::*]"] += (
-                " The ec2:Describe* calls SageMaker makes to place the endpoint in the VPC have none either."
-            )
-            findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:network-interface/*]"] = (
-                "SageMaker creates and deletes the endpoint's network interfaces, whose ids are generated, "
-                "in this account and region; creation is limited to the environment's subnets and "
-                "security group."
-            )
-        if capture_bucket is not None and key is not None:
-            statements += [
-                iam.PolicyStatement(
-                    sid="WriteDataCapture",
-                    actions=["s3:PutObject"],
-                    resources=[capture_bucket.arn_for_objects(f"{DATA_CAPTURE_PREFIX}/*")],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptDataCapture",
-                    actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
-                    resources=[key.key_arn],
-                ),
-            ]
-            findings[f"IAM5[Resource::<{logical_id(capture_bucket)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
-                "SageMaker writes captured requests and responses under keys it generates per hour and "
-                "instance, below this stack's own data capture prefix; writes only."
-            )
-        role = iam.Role(
-            self,
-            "ModelExecutionRole",
-            # Fixed: the build account grants it read of model artifacts and images by this name.
-            role_name=names.endpoint_execution_role(environment.name),
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Runs {self.endpoint_name}'s model: reads its artefact, pulls its image, logs",
-            inline_policies={"ServeModel": iam.PolicyDocument(statements=statements)},
-            max_session_duration=cdk.Duration.hours(1),
-        )
-        acknowledge(role, findings)
-        return role

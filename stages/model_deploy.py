@@ -19,14 +19,22 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blocks.governance import Governance, GovernedStack
+from blocks.lambda_functions import lambda_role
+from blocks.nag import acknowledge_codebuild_defaults
+from blocks.pipelines import (
+    PipelineArtifactStore,
+    acknowledge_replication,
+    artifact_buckets,
+    grant_connection_use,
+    module_synth_step,
+    pinned_cdk_tools,
+    pipeline_source,
+)
 from names import CODEPIPELINE, bounded, cdk_lookup_role_arn
 from quotas import check_pipeline
 from settings import (
@@ -38,20 +46,9 @@ from settings import (
     GroupPlan,
     InfraRepositorySettings,
 )
+from stages.deploy_trigger import approval_trigger
 from stages.endpoint import EndpointStack
-from stages.failed_approvals import failed_approvals, undelivered_approvals
-from stages.functions import lambda_role, module_function
-from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import (
-    PipelineArtifactStore,
-    acknowledge_replication,
-    artifact_buckets,
-    grant_connection_use,
-    module_synth_step,
-    pinned_cdk_tools,
-    pipeline_source,
-)
+from stages.failed_approvals import ApprovalQueue
 
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
@@ -113,6 +110,12 @@ class EndpointStage(cdk.Stage):
 
 class ModelDeployStack(GovernedStack):
     """One group's deploy pipeline, its approved-model parameter and the trigger that starts it."""
+
+    failed_approvals: ApprovalQueue
+    """Where the trigger's failed invocations go (set by :func:`stages.deploy_trigger.approval_trigger`)."""
+    undelivered_approvals: ApprovalQueue
+    """Where SNS puts what it could not deliver to the trigger."""
+    trigger_errors: cloudwatch.Alarm
 
     def __init__(
         self,
@@ -223,7 +226,7 @@ class ModelDeployStack(GovernedStack):
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
 
-        self.trigger = self._approval_trigger(plan, governance)
+        self.trigger = approval_trigger(self, plan, governance)
 
     def _approved_model_parameter(self, group: DeploymentGroupSettings) -> None:
         """Created once with ``NONE``; from then on its value belongs to the trigger.
@@ -260,112 +263,3 @@ class ModelDeployStack(GovernedStack):
             install_latest_aws_sdk=False,
             log_group=log_group,
         )
-
-    def _approval_trigger(self, plan: GroupPlan, governance: Governance) -> lambda_.Function:
-        """Records an approved version and starts the deploy pipeline; may do nothing else."""
-        names = plan.names
-        function, role = module_function(
-            self,
-            "ApprovalTrigger",
-            folder="approval_trigger",
-            function_name=names.approval_trigger_function,
-            description="Deploys approved model versions of this group",
-            timeout=cdk.Duration.seconds(30),
-            environment={
-                "APPROVED_MODEL_PARAMETER": self.parameter_name,
-                "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
-                "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
-                "MODEL_PACKAGE_PARTITION": cdk.Aws.PARTITION,
-                "MODEL_PACKAGE_ACCOUNT": names.build_account,
-                "MODEL_PACKAGE_REGION": names.build_region,
-            },
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="RecordApprovedModel", actions=["ssm:PutParameter"], resources=[self.parameter_arn]
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="StartDeployPipeline",
-                actions=["codepipeline:StartPipelineExecution"],
-                resources=[self.pipeline_arn],
-            )
-        )
-        # To tell a duplicate delivery from a new approval: the newest unfinished execution's model.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="FindPendingExecution",
-                actions=["codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineExecution"],
-                resources=[self.pipeline_arn],
-            )
-        )
-        self.failed_approvals = failed_approvals(self, names, role)
-        async_config = lambda_.CfnEventInvokeConfig(
-            self,
-            "ApprovalTriggerAsync",
-            function_name=function.function_name,
-            qualifier="$LATEST",
-            maximum_retry_attempts=2,
-            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
-                    destination=self.failed_approvals.queue.queue_arn
-                )
-            ),
-        )
-        # Lambda checks the role may send to the destination when the configuration is created.
-        async_config.node.add_dependency(role)
-        self.trigger_errors = cloudwatch.Alarm(
-            self,
-            "ApprovalTriggerErrors",
-            alarm_name=f"{names.approval_trigger_function}-errors",
-            alarm_description="The approval trigger failed; after two retries its event is in the queue",
-            metric=function.metric_errors(period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-
-        topic_arn = (
-            f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
-        )
-        self.undelivered_approvals = undelivered_approvals(
-            self._subscription_region_scope(plan, governance), names, topic_arn
-        )
-        dead_letter_arn = self.format_arn(
-            service="sqs", region=names.build_region, resource=names.undelivered_approvals_queue
-        )
-        topic = sns.Topic.from_topic_arn(self, "ApprovalTopic", topic_arn)
-        subscription = topic.add_subscription(
-            subscriptions.LambdaSubscription(
-                function,
-                # By ARN: the queue may be in another stack and region, where no reference reaches.
-                dead_letter_queue=sqs.Queue.from_queue_arn(
-                    self, "UndeliveredApprovalsQueue", dead_letter_arn
-                ),
-            )
-        )
-        subscription.node.add_dependency(self.undelivered_approvals)
-        return function
-
-    def _subscription_region_scope(self, plan: GroupPlan, governance: Governance) -> Construct:
-        """Where the dead-letter queue goes: here, or a stack of its own in the topic's region.
-
-        SNS wants the queue in the subscriber's account (the tooling account) and the topic's region.
-        """
-        names = plan.names
-        if names.build_region == self.region:
-            return self
-        stage = cdk.Stage.of(self)
-        assert stage is not None  # an App is a Stage too
-        stack = GovernedStack(
-            stage,
-            "UndeliveredApprovals",
-            env=cdk.Environment(account=self.account, region=names.build_region),
-            governance=governance,
-            stack_name=plan.stack_name("undelivered-approvals"),
-            description="SageMaker model CICD: approvals SNS could not deliver to the approval trigger",
-        )
-        self.add_stack_dependency(stack, "The subscription sends what it cannot deliver to this queue")
-        return stack

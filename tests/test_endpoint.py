@@ -17,6 +17,8 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
+from blocks.governance import Governance
+from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
 from names import SAGEMAKER_NAME, GroupNames
 from settings import (
     ApprovedModel,
@@ -30,8 +32,6 @@ from settings import (
 )
 from settings.approved_model import check_model_belongs_to_group
 from stages.endpoint import NVME_FAMILIES, VARIANT_NAME, EndpointStack, nvme_instance
-from stages.functions import INLINE_CODE_LIMIT, inline_source
-from stages.governance import Governance
 from tests.conftest import endpoint_network_ids, ssm_lookup_key
 
 ROOT = Path(__file__).resolve().parent.parent

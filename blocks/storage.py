@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stages.governance import GovernedStack
+from blocks.governance import GovernedStack
 
 # Where CDK puts the one function per stack that empties buckets made with ``auto_delete_objects``.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
