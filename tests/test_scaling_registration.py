@@ -18,7 +18,7 @@ from moto import mock_aws
 
 from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
 from tests.conftest import fake_aws_credentials, record_cloudformation_answers
-from tests.test_approval_trigger import load_handler
+from tests.lambda_harness import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "scaling_registration" / "index.py"
 REGION = "eu-west-1"

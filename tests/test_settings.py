@@ -1,4 +1,4 @@
-"""The input contract: every rule of settings.py, good and bad, with the exact problem line a user sees."""
+"""The input contract: every rule of settings/, good and bad, with the exact problem line a user sees."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ BASELINE = {
     "CDK_DEFAULT_REGION": "us-east-1",
 }
 
-# The rules as settings.py words them.
+# The rules as settings/ words them.
 ACCOUNT = "must be 12 digits"
 REGION = "must be an AWS region such as us-east-1"
 TYPE = "must be 'dev', 'preprod' or 'prod'"
