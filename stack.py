@@ -103,7 +103,10 @@ class MlopsCicdStack(GovernedStack):
             self.groups[plan.name] = DeploymentGroupStage(
                 self,
                 bounded(plan.name, CODEPIPELINE),
-                settings=settings,
+                tooling_environment=tooling,
+                infra_repo=infra,
+                model_build_repo=params.model_build_repo,
+                carried_environment=settings.carried_environment,
                 plan=plan,
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,

@@ -16,7 +16,7 @@ from constructs import Construct
 from blocks.governance import Governance
 from blocks.pipelines import in_folder
 from names import cdk_lookup_role_arn
-from settings import ApplicationSettings, GroupPlan
+from settings import GroupPlan, InfraRepositorySettings, RepositorySettings, ToolingEnvironment
 from stages.build_support import BuildSupportStack, EndpointReader
 from stages.model_build import ModelBuildStack
 from stages.model_deploy import ModelDeployStack
@@ -30,12 +30,15 @@ class DeploymentGroupStage(cdk.Stage):
         scope: Construct,
         construct_id: str,
         *,
-        settings: ApplicationSettings,
+        tooling_environment: ToolingEnvironment,
+        infra_repo: InfraRepositorySettings,
+        model_build_repo: RepositorySettings,
+        carried_environment: dict[str, str],
         plan: GroupPlan,
         governance: Governance,
         access_logs_bucket_name: str,
     ) -> None:
-        tooling = cdk.Environment(account=settings.tooling.account, region=settings.tooling.region)
+        tooling = cdk.Environment(account=tooling_environment.account, region=tooling_environment.region)
         super().__init__(scope, construct_id, env=tooling)
         names = plan.names
         build = plan.group.build_environment
@@ -45,7 +48,7 @@ class DeploymentGroupStage(cdk.Stage):
             env=cdk.Environment(account=build.account, region=build.region),
             governance=governance,
             names=names,
-            tooling_region=settings.tooling.region,
+            tooling_region=tooling_environment.region,
             endpoint_readers=[
                 EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
                 for target in plan.targets
@@ -60,8 +63,8 @@ class DeploymentGroupStage(cdk.Stage):
             governance=governance,
             names=names,
             group=plan.group,
-            repository=settings.parameters.model_build_repo,
-            project_name=settings.seedfarmer.project_name,
+            repository=model_build_repo,
+            project_name=plan.project_name,
             access_logs_bucket_name=access_logs_bucket_name,
             stack_name=plan.stack_name("model-build"),
         )
@@ -74,8 +77,8 @@ class DeploymentGroupStage(cdk.Stage):
             env=tooling,
             governance=governance,
             plan=plan,
-            infra_repo=settings.parameters.infra_repo,
-            carried_environment=settings.carried_environment,
+            infra_repo=infra_repo,
+            carried_environment=carried_environment,
             access_logs_bucket_name=access_logs_bucket_name,
             stack_name=plan.stack_name("model-deploy"),
         )
