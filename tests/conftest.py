@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,10 @@ CDK_CLI = ROOT / "node_modules" / ".bin" / "cdk"
 TOOLING_ACCOUNT = "111111111111"
 TOOLING_REGION = "us-east-1"
 OWN_PREFIXES = ("SEEDFARMER_", "CDK_DEFAULT_", "APPROVED_MODEL_INFO", "CDK_CONTEXT_JSON", "CDK_OUTDIR")
+# The environment the suite started with. Subprocesses start from it, not from os.environ, which tests
+# change (moto's fake credentials and region) while the background synths start; and without AWS's
+# variables, which the CDK CLI would read (a region would become the synth's default region).
+STARTING_ENVIRONMENT = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", *OWN_PREFIXES))}
 
 
 def manifest_parameters(path: Path = EXAMPLE_MANIFEST) -> list[dict[str, Any]]:
@@ -63,9 +67,21 @@ def seedfarmer_environment(
     return env
 
 
+def jsii_package_cache() -> Path:
+    """Where jsii keeps the libraries it unpacks, by default under the user's home (jsii's own rule)."""
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "com.amazonaws.jsii" / "package-cache"
+    return Path.home() / ".cache" / "aws" / "jsii" / "package-cache"
+
+
+# jsii's package cache stays where it is when a test gives a process a home of its own: unpacking
+# aws-cdk-lib again took 6 to 10 s of CPU per synth.
+STARTING_ENVIRONMENT.setdefault("JSII_RUNTIME_PACKAGE_CACHE_ROOT", str(jsii_package_cache()))
+
+
 def clean_environment(variables: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment without anything that configures the module, plus ``variables``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OWN_PREFIXES)}
+    """The suite's starting environment (without what configures the module or AWS), plus ``variables``."""
+    env = dict(STARTING_ENVIRONMENT)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.update(variables)
     return env
@@ -191,16 +207,21 @@ def network_lookups(parameters: list[dict[str, Any]], project: str = "mlops") ->
     return context
 
 
-# One slot per core for the suite's CDK synths (the pool's and the documented commands' in test_docs):
-# more at once only makes each slower.
+# One slot per core for the suite's heavy work (CDK synths, runs of the documented commands): more at once
+# only makes each slower.
 SYNTH_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)
+
+# Other heavy work a test module registers when imported, run in the pool's slots from the session's start
+# (test_docs' runs of the documented commands): fixture name -> the work, given a folder of its own.
+BACKGROUND_JOBS: dict[str, Callable[[Path], object]] = {}
 
 
 class SynthPool:
     """The suite's shared synths, started on first use, as many at a time as there are cores.
 
     More at once only makes each slower (and a busy machine slower still); none has a time limit, so
-    a loaded machine makes the suite slow, never wrong (.ci/run limits the whole run instead).
+    a loaded machine makes the suite slow, never wrong (.ci/run limits the whole run instead). Jobs of
+    :data:`BACKGROUND_JOBS` share the slots.
     """
 
     def __init__(
@@ -208,18 +229,19 @@ class SynthPool:
         root: Path,
         configurations: Mapping[str, Mapping[str, str]],
         *,
-        unvalidated: frozenset[str] = frozenset(),
+        validated: frozenset[str] = frozenset(),
         lookups: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._root = root
         self._configurations = configurations
         # Context lookups answered per configuration, through a home folder of its own.
         self._lookups = lookups or {}
-        # CDK's CloudFormation validation (-c validate=true) runs on every configuration but these.
-        self._unvalidated = unvalidated
+        # CDK's CloudFormation validation (-c validate=true) runs on these only; cfn-lint checks them all.
+        self._validated = validated
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
-        self._jobs: dict[str, Future[tuple[int, str]]] = {}
+        self._jobs: dict[str, Future[Any]] = {}
+        self._extra: Mapping[str, Callable[[Path], object]] = {}
         self._running: set[subprocess.Popen[bytes]] = set()
         self._closed = False
         self._done: dict[str, Synth] = {}
@@ -229,7 +251,7 @@ class SynthPool:
         outdir = self._root / name / "cdk.out"
         log = self._root / name / "stderr.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
-        validate = () if name in self._unvalidated else ("-c", "validate=true")
+        validate = ("-c", "validate=true") if name in self._validated else ()
         environment = clean_environment(self._configurations[name])
         if name in self._lookups:
             home = self._root / name / "home"
@@ -259,27 +281,42 @@ class SynthPool:
                 name = self._queue.popleft()
             try:
                 with SYNTH_SLOTS:
-                    self._jobs[name].set_result(self._run(name))
+                    if name in self._extra:
+                        (self._root / name).mkdir()
+                        self._jobs[name].set_result(self._extra[name](self._root / name))
+                    else:
+                        self._jobs[name].set_result(self._run(name))
             except BaseException as error:  # handed to the test that waits for it, not lost in a thread
                 self._jobs[name].set_exception(error)
 
-    def start(self) -> None:
-        """Queue every synth now, in order; the tests that need none run meanwhile."""
+    def start(self, extra: Mapping[str, Callable[[Path], object]] | None = None) -> None:
+        """Queue every synth now, the first (the longest) then ``extra`` then the rest; the tests that
+        need none run meanwhile."""
         if self._jobs:
             return
-        self._jobs = {name: Future() for name in self._configurations}
-        self._queue.extend(self._configurations)
+        self._extra = extra or {}
+        first, *rest = self._configurations
+        order = [first, *self._extra, *rest]
+        self._jobs = {name: Future() for name in order}
+        self._queue.extend(order)
         for _ in range(os.cpu_count() or 1):
             threading.Thread(target=self._work, daemon=True).start()
+
+    def _result(self, name: str) -> Any:
+        with self._lock:  # a test waits for this one: it goes next
+            if name in self._queue:
+                self._queue.remove(name)
+                self._queue.appendleft(name)
+        return self._jobs[name].result()
+
+    def job(self, name: str) -> Any:
+        """What the registered job ``name`` returned (it raises what the job raised)."""
+        return self._result(name)
 
     def get(self, name: str) -> Synth:
         if name not in self._done:
             self.start()
-            with self._lock:  # a test waits for this one: it goes next
-                if name in self._queue:
-                    self._queue.remove(name)
-                    self._queue.appendleft(name)
-            returncode, stderr = self._jobs[name].result()
+            returncode, stderr = self._result(name)
             assert returncode == 0, f"{name}: {stderr[-5000:]}"
             self._done[name] = read_assembly(self._root / name / "cdk.out")
             self._done[name].log = stderr
@@ -398,19 +435,15 @@ def codecommit_parameters(deployment_groups: list[dict[str, object]]) -> list[di
 def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
     pool = SynthPool(
         tmp_path_factory.mktemp("synths"),
+        # Longest first, so that two slots finish together.
         {
+            "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
+            # The README example as each group's deploy pipeline synthesizes it after an approval.
+            "approved": seedfarmer_environment(extra=approved_model_environment("prod-deployment-group")),
             # The README example under seedfarmer's own variables, through the CLI that deployspec pins.
             "example": seedfarmer_environment(),
             # Long, mixed-case names everywhere, a boundary, tags, a user log bucket and a second region.
             "long": seedfarmer_environment(LONG_PARAMETERS, **LONG_NAMES_CONTEXT),  # type: ignore[arg-type]
-            # The README example as each group's deploy pipeline synthesizes it after an approval.
-            "approved": seedfarmer_environment(extra=approved_model_environment("prod-deployment-group")),
-            "approved-experiment": seedfarmer_environment(
-                extra=approved_model_environment("experimenation-deployment-group")
-            ),
-            "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
-            # Both repositories on GitHub through one CodeConnections connection.
-            "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
             # The other ready manifests a newcomer starts from; three accounts after its release group
             # approved a version, so its endpoints (with data capture) are real stacks too.
             **{
@@ -421,12 +454,14 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
                 for path in sorted(MANIFESTS.glob("*.yaml"))
                 if path != GITHUB_MANIFEST
             },
+            # Both repositories on GitHub through one CodeConnections connection.
+            "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
         },
-        # Fifty groups repeat the example's template shapes; validating them would add 5 s.
-        unvalidated=frozenset({"fifty"}),
+        # As seedfarmer's deployspec synthesizes (-c validate=true); cfn-lint checks every template anyway,
+        # and CDK's validation would add a third to each synth.
+        validated=frozenset({"example"}),
         lookups={
             "approved": network_lookups(manifest_parameters()),
-            "approved-experiment": network_lookups(manifest_parameters()),
             "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
         },
     )
@@ -547,14 +582,35 @@ def model_build_repo_runs() -> Iterator[ModelBuildRepoRuns]:
     runs.close()
 
 
+# What a test may wait for: made in the background from the session's start.
+BACKGROUND_FIXTURES = frozenset(
+    {"synth_pool", "example_synth", "long_names_synth", "approved_synth"}
+    | {"fifty_groups_synth", "github_synth", "model_build_repo_runs"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules that wait for background work run last, so the others run while it is made.
+
+    Whole modules move, in their own order, so module-scoped fixtures are still made once.
+    """
+    waiting = {
+        item.module.__name__
+        for item in items
+        if isinstance(item, pytest.Function)
+        and (BACKGROUND_FIXTURES | set(BACKGROUND_JOBS)) & set(item.fixturenames)
+    }
+    items.sort(key=lambda item: isinstance(item, pytest.Function) and item.module.__name__ in waiting)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_synths_early(request: pytest.FixtureRequest) -> None:
     """Start the shared synths (and the example repository's runs) with the session when a test needs them."""
-    names = {"synth_pool", "example_synth", "long_names_synth", "approved_synth", "approved_experiment_synth"}
-    names |= {"fifty_groups_synth", "github_synth"}
+    names = BACKGROUND_FIXTURES - {"model_build_repo_runs"}
     used = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
-    if names & used:
-        request.getfixturevalue("synth_pool").start()
+    jobs = {name: job for name, job in BACKGROUND_JOBS.items() if name in used}
+    if names & used or jobs:
+        request.getfixturevalue("synth_pool").start(jobs)
     if "model_build_repo_runs" in used:
         request.getfixturevalue("model_build_repo_runs").start()
 
@@ -572,11 +628,6 @@ def long_names_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def approved_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("approved")
-
-
-@pytest.fixture(scope="session")
-def approved_experiment_synth(synth_pool: SynthPool) -> Synth:
-    return synth_pool.get("approved-experiment")
 
 
 @pytest.fixture(scope="session")

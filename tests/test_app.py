@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +12,9 @@ import aws_cdk as cdk
 import pytest
 import yaml
 
-from app import CDK_JSON, main
+from app import main
 from seedfarmer_manifest import manifest_environment
 from settings import SettingsError, load_settings
-from stack import MlopsCicdStack
 from tests.conftest import ROOT, Synth, manifest_parameters, seedfarmer_environment
 
 
@@ -186,7 +184,6 @@ def test_cloudformation_validation_is_opt_in_and_cdk_nag_always_runs(
     context: dict[str, str], expected: list[str]
 ) -> None:
     """Off by default (1.5 s of a 4.5 s synth); seedfarmer's deploy and this suite's synths turn it on."""
-    import aws_cdk as cdk
 
     from app import validation_plugins
 
@@ -194,75 +191,30 @@ def test_cloudformation_validation_is_opt_in_and_cdk_nag_always_runs(
     assert [type(plugin).__name__ for plugin in plugins] == expected
 
 
-CARRIED_GROUPS = {"SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS", "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"}
-
-
-def _templates(environ: dict[str, str], module_folder: Path, outdir: Path) -> dict[str, str]:
-    """Every template of the module's app, as app.build_app builds it (cdk-nag, which adds nothing, aside)."""
-    app = cdk.App(
-        # As the CLI runs the app: path and asset metadata on.
-        context={
-            **json.loads(CDK_JSON.read_text())["context"],
-            "aws:cdk:enable-path-metadata": True,
-            "aws:cdk:enable-asset-metadata": True,
-        },
-        outdir=str(outdir),
-        analytics_reporting=False,
-    )
-    MlopsCicdStack(app, "MlopsCicd", settings=load_settings(environ, module_folder=module_folder))
-    app.synth()
-    return {path.relative_to(outdir).as_posix(): path.read_text() for path in outdir.rglob("*.template.json")}
-
-
-def _without_carried_groups(template: str) -> object:
-    """The template less the pipelines' carried groups variable and the project hash CDK derives from it."""
-
-    def strip(node: object) -> object:
-        if isinstance(node, dict):
-            return {key: strip(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [
-                strip(item)
-                for item in node
-                if not (isinstance(item, dict) and item.get("Name") in CARRIED_GROUPS)
-            ]
-        if isinstance(node, str):
-            return re.sub(r'(_PROJECT_CONFIG_HASH","type":"PLAINTEXT","value":")[0-9a-f]+', r"\1", node)
-        return node
-
-    return strip(json.loads(template))
-
-
-def test_groups_from_a_file_synthesize_the_same_templates(tmp_path: Path, example_synth: Synth) -> None:
-    """The file changes what seedfarmer stores, not what deploys; the pipelines carry its name instead.
-
-    The same groups inline are the suite's shared example synth (its CLI run writes the same templates).
-    """
+def test_groups_from_a_file_are_the_inline_groups_and_the_pipelines_carry_the_files_name(
+    tmp_path: Path,
+) -> None:
+    """The file changes what seedfarmer stores, not what deploys: the same settings (templates are made
+    from settings alone), except that the pipelines' synths carry the file's name, to read it again."""
     parameters = manifest_parameters()
     (groups,) = [p["value"] for p in parameters if p["name"] == "deployment-groups"]
-    (tmp_path / "module").mkdir()
-    (tmp_path / "module" / "groups.yaml").write_text(yaml.safe_dump(groups))
+    (tmp_path / "groups.yaml").write_text(yaml.safe_dump(groups))
     inline = seedfarmer_environment(parameters)
     from_file = {k: v for k, v in inline.items() if k != "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"}
     from_file["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE"] = "groups.yaml"
 
-    outdir = example_synth.outdir
-    expected = {
-        path.relative_to(outdir).as_posix(): path.read_text() for path in outdir.rglob("*.template.json")
-    }
-    actual = _templates(from_file, tmp_path / "module", tmp_path / "file")
+    expected = load_settings(inline)
+    actual = load_settings(from_file, module_folder=tmp_path)
 
-    assert sorted(actual) == sorted(expected)
-    carrying = {
-        name for name, text in actual.items() if "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE" in text
+    # Beside the carried variables, the file's name is kept only to name it in error messages.
+    actual_dump = actual.model_dump(exclude={"carried_environment"})
+    expected_dump = expected.model_dump(exclude={"carried_environment"})
+    assert actual_dump["parameters"].pop("deployment_groups_file") == "groups.yaml"
+    assert expected_dump["parameters"].pop("deployment_groups_file") is None
+    assert actual_dump == expected_dump
+    carried = dict(actual.carried_environment)
+    assert carried.pop("SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS_FILE") == "groups.yaml"
+    assert json.loads(expected.carried_environment["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"]) == groups
+    assert carried == {
+        k: v for k, v in expected.carried_environment.items() if k != "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"
     }
-    # The infra pipeline and each group's deploy pipeline re-synthesize, reading the file by its name.
-    assert carrying == {
-        name for name, text in expected.items() if "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS" in text
-    }
-    assert len(carrying) == 3
-    for name in actual:
-        if name in carrying:
-            assert _without_carried_groups(actual[name]) == _without_carried_groups(expected[name]), name
-        else:
-            assert actual[name] == expected[name], name

@@ -43,12 +43,14 @@ from tests.lambda_harness import (  # noqa: F401 - the fixtures "aws" and "aws_e
 
 
 @pytest.fixture(params=["source", "asset"])
-def handler_path(request: pytest.FixtureRequest) -> Path:
-    """The handler file under test: the source, and the copy Lambda runs (the asset the synth packaged)."""
+def handler_path(request: pytest.FixtureRequest, approved_synth: Synth) -> Path:
+    """The handler file under test: the source, and the copy Lambda runs (the asset the synth packaged).
+
+    Both depend on the shared synth, so the suite runs this module after its synths, as it should.
+    """
     if request.param == "source":
         return SOURCE_HANDLER
-    synth: Synth = request.getfixturevalue("approved_synth")
-    stack = synth.stack("prod-deployment-group/ModelDeploy")
+    stack = approved_synth.stack("prod-deployment-group/ModelDeploy")
     assert stack.assets_file is not None
     files: dict[str, dict[str, dict[str, str]]] = json.loads(stack.assets_file.read_text())["files"]
     candidates = [stack.assets_file.parent / asset["source"]["path"] / "index.py" for asset in files.values()]

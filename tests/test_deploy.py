@@ -9,13 +9,17 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from app import build_app
 from names import GroupNames
 from settings import DeploymentGroupSettings, DeployOrder, deploy_waves
+from stages.endpoint import EndpointStack
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
     Synth,
+    approved_model_environment,
     group_details,
+    seedfarmer_environment,
 )
 
 PROD = "prod-deployment-group"
@@ -477,12 +481,16 @@ def test_group_detail_names_the_deploy_pipelines_and_endpoints(example_synth: Sy
     assert TOOLING_ACCOUNT not in json.dumps(prod["Endpoints"])
 
 
-def test_each_groups_approval_reaches_its_own_three_targets(approved_experiment_synth: Synth) -> None:
-    """With the prod group's synth above, all six targets of the README example get a real endpoint."""
+def test_each_groups_approval_reaches_its_own_three_targets() -> None:
+    """With the prod group's (approved_synth), all six targets of the README example get a real endpoint.
+
+    Built in this process, not synthesized: where each endpoint stack lands is decided at construction.
+    """
+    app, _ = build_app(environ=seedfarmer_environment(extra=approved_model_environment(EXPERIMENT)))
     placement = {
-        env: (stack.account, stack.region)
-        for env, stack in endpoint_stacks(approved_experiment_synth, EXPERIMENT).items()
-        if set(ENDPOINT_TYPES) <= kinds(stack)
+        stack.node.path.split("/")[-2]: (stack.account, stack.region)
+        for stack in app.node.find_all()
+        if isinstance(stack, EndpointStack) and stack.node.try_find_child("Endpoint") is not None
     }
     assert placement == {
         "experiment-env1": ("123456789012", "us-east-1"),

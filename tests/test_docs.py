@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SYNTH_SLOTS, clean_environment
+from tests.conftest import BACKGROUND_JOBS, ROOT, SynthPool, clean_environment
 
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "zero-to-served-model.md"
@@ -208,13 +208,11 @@ def run_doc(doc: Path, cwd: Path, out: Path) -> DocRun:
     )
     # The reader's shell: no venv active (the docs must not need one), Python from the system.
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT)))
-    with SYNTH_SLOTS:
-        result = subprocess.run(
-            ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
-        )
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
     indexes = [int(line) for line in ran.read_text().split()]
     run = DocRun(commands, indexes, result.returncode, out, cwd)
-    print(run.report())
     if result.returncode != 0:
         failed = commands[indexes[-1]] if indexes else None
         detail = run.output(indexes[-1]) if indexes else ("", result.stderr)
@@ -224,15 +222,29 @@ def run_doc(doc: Path, cwd: Path, out: Path) -> DocRun:
     return run
 
 
-@pytest.fixture(scope="module")
-def readme_run(tmp_path_factory: pytest.TempPathFactory) -> DocRun:
-    return run_doc(README, ROOT, tmp_path_factory.mktemp("readme"))
+def _guide_run(folder: Path) -> DocRun:
+    """The guide from a reader's empty folder (its own scratch infra repository)."""
+    (folder / "reader").mkdir()
+    return run_doc(GUIDE, folder / "reader", folder / "log")
+
+
+# Both run beside the suite's synths from the session's start (they synthesize too).
+BACKGROUND_JOBS["readme_run"] = lambda folder: run_doc(README, ROOT, folder)
+BACKGROUND_JOBS["guide_run"] = _guide_run
 
 
 @pytest.fixture(scope="module")
-def guide_run(tmp_path_factory: pytest.TempPathFactory) -> DocRun:
-    reader = tmp_path_factory.mktemp("reader")
-    return run_doc(GUIDE, reader, reader.parent / f"{reader.name}-log")
+def readme_run(synth_pool: SynthPool) -> DocRun:
+    run: DocRun = synth_pool.job("readme_run")
+    print(run.report())
+    return run
+
+
+@pytest.fixture(scope="module")
+def guide_run(synth_pool: SynthPool) -> DocRun:
+    run: DocRun = synth_pool.job("guide_run")
+    print(run.report())
+    return run
 
 
 def test_every_document_with_commands_is_run_here() -> None:
@@ -331,15 +343,14 @@ def test_the_documented_exit_code_through_the_cli(tmp_path: Path) -> None:
     command = (
         "scripts/cdk.sh synth -c manifest={} -c group=models -c account=111111111111 -c region=us-east-1"
     )
-    with SYNTH_SLOTS:
-        result = subprocess.run(
-            [*shlex.split(command.format(manifest)), "--output", str(tmp_path / "cdk.out")],
-            cwd=ROOT,
-            env=clean_environment({}),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+    result = subprocess.run(
+        [*shlex.split(command.format(manifest)), "--output", str(tmp_path / "cdk.out")],
+        cwd=ROOT,
+        env=clean_environment({}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     readme = README.read_text()
     assert "(`python app.py`) exits with code 2" in readme
     assert "exits with code 1 and adds one line of its own" in readme

@@ -284,24 +284,17 @@ def test_endpoint_stacks_live_in_the_build_region() -> None:
 # --- snapshots of the real thing -----------------------------------------------------------------------
 
 
-def test_approved_endpoint_snapshots(
-    approved_synth: Synth, approved_experiment_synth: Synth, snapshot: SnapshotAssertion
-) -> None:
-    """Every endpoint stack of the README example once its group approved a version (the example synth's
-    are placeholders); read a diff before accepting it (--snapshot-update)."""
+def test_approved_endpoint_snapshots(approved_synth: Synth, snapshot: SnapshotAssertion) -> None:
+    """The prod group's endpoint stacks once it approved a version (the example synth's are placeholders);
+    read a diff before accepting it (--snapshot-update)."""
     json_snapshot = snapshot.use_extension(JSONSnapshotExtension)
-    for synth, group in (
-        (approved_synth, "prod-deployment-group"),
-        (approved_experiment_synth, "experimenation-deployment-group"),
-    ):
-        names = sorted(
-            n for n in synth.stacks if n.startswith(f"MlopsCicd/{group}/") and n.endswith("/Endpoint")
-        )
-        assert len(names) == 3, names
-        for name in names:
-            template = synth.stacks[name].template
-            assert "AWS::SageMaker::Endpoint" in {r["Type"] for r in template["Resources"].values()}
-            assert template == json_snapshot(name=name.replace("/", "."))
+    prefix = "MlopsCicd/prod-deployment-group/"
+    names = sorted(n for n in approved_synth.stacks if n.startswith(prefix) and n.endswith("/Endpoint"))
+    assert len(names) == 3, names
+    for name in names:
+        template = approved_synth.stacks[name].template
+        assert "AWS::SageMaker::Endpoint" in {r["Type"] for r in template["Resources"].values()}
+        assert template == json_snapshot(name=name.replace("/", "."))
 
 
 # --- placeholder ---------------------------------------------------------------------------------------
