@@ -49,7 +49,7 @@ def build_app(
         # would differ with and without -c validate=true.
         analytics_reporting=False,
     )
-    environment: Mapping[str, str] = os.environ if environ is None else environ
+    environment: Mapping[str, str] = os.environ if environ is None else environ  # read, never written
     manifest = app.node.try_get_context("manifest")
     if manifest:
         context = {
@@ -66,7 +66,7 @@ def build_app(
         )
     stack = MlopsCicdStack(app, TOP_STACK_ID, settings=settings)
     cdk.Validations.of(app).add_plugins(*validation_plugins(app))
-    return app, deployment_plan(settings, stack)
+    return app, deployment_plan(settings, infra_pipeline_name=stack.pipeline_name)
 
 
 def _report(error: SettingsError) -> int:

@@ -34,9 +34,11 @@ SAMPLE_PAYLOADS_PREFIX = "samples"
 
 CLOUDFORMATION_STACK = 128
 """CloudFormation's limit on stack names, the one place it is stated."""
-# A pipeline stack acting in another region gets a stack "<stack>-support-<region>" (at most 23
-# characters more), so the stage stacks the module names leave room for that suffix.
-STACK_NAME = 100
+SUPPORT_STACK_ROOM = 28
+"""What CDK appends to a pipeline stack for each other region it acts in ("-support-<region>", 23
+characters with today's longest region names), with room to spare."""
+STACK_NAME = CLOUDFORMATION_STACK - SUPPORT_STACK_ROOM
+"""The stage stacks the module names (shortened to fit): theirs and their support stacks' names fit."""
 
 
 # The default qualifier of ``cdk bootstrap``, the one the README's bootstrap commands use.

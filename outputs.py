@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 
-from names import GroupNames
-from settings import DeploymentGroupSettings
-from stages.model_deploy import deploy_targets
+from settings import GroupPlan
 
 GROUP_DETAIL_LIMIT = 4096
 """Characters a Standard-tier SSM parameter holds; the synth refuses a group whose detail is longer."""
@@ -32,13 +30,14 @@ def module_metadata(*, stack_name: str, infra_pipeline_name: str, infra_pipeline
     }
 
 
-def group_detail(names: GroupNames, group: DeploymentGroupSettings) -> dict[str, object]:
+def group_detail(plan: GroupPlan) -> dict[str, object]:
     """One group's names and accounts, as other modules and operators look them up."""
+    names = plan.names
     return {
         "ModelBuildPipelineName": names.model_build_pipeline,
         "ModelDeployPipelineName": names.model_deploy_pipeline,
         "ApprovedModelParameterName": names.approved_model_parameter,
-        "Endpoints": {target.name: names.endpoint(target.name) for target in deploy_targets(group)},
+        "Endpoints": {target.name: names.endpoint(target.name) for target in plan.targets},
         "ModelPackageGroupName": names.model_package_group,
         "ArtifactsBucketName": names.artifacts_bucket,
         "ApprovalTopicArn": (
@@ -46,7 +45,7 @@ def group_detail(names: GroupNames, group: DeploymentGroupSettings) -> dict[str,
         ),
         "BuildAccount": names.build_account,
         "BuildRegion": names.build_region,
-        "DeployAccounts": [env.account for env in group.deploy_environments],
+        "DeployAccounts": [env.account for env in plan.group.deploy_environments],
     }
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from aws_cdk import aws_codepipeline as codepipeline
 
 from names import CODEPIPELINE, bounded
-from settings import ModuleParameters, SettingsError
+from settings.errors import SettingsError
+from settings.models import ModuleParameters
 
 PIPELINE_STAGES = 50
 STAGE_ACTIONS = 50

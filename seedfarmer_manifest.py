@@ -9,7 +9,6 @@ seedfarmer reads them, so that every local name equals the deployed one.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -17,18 +16,11 @@ from typing import Any
 
 import yaml
 
-from settings import CDK_PREFIX, MODULE_FOLDER, PARAMETER_PREFIX, SEEDFARMER_PREFIX, SettingsError
+from settings import CDK_PREFIX, MODULE_FOLDER, PARAMETER_PREFIX, SEEDFARMER_PREFIX, SettingsError, variable
 
 DEFAULT_PROJECT = "mlops"
 DEFAULT_DEPLOYMENT = "local"
 PROJECT_FILE = "seedfarmer.yaml"
-
-
-def upper_snake(name: str) -> str:
-    """Seedfarmer's rule: ``infra-repo`` and ``infraRepo`` both become ``INFRA_REPO``."""
-    if "-" not in name and "_" not in name:
-        name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return name.replace("-", "_").upper()
 
 
 def parameter_environment(parameters: Sequence[Mapping[str, Any]], source: str) -> dict[str, str]:
@@ -47,7 +39,7 @@ def parameter_environment(parameters: Sequence[Mapping[str, Any]], source: str) 
             problems.append(f"{name}: has no value in {source}")
             continue
         value = parameter["value"]
-        env[PARAMETER_PREFIX + upper_snake(name)] = value if isinstance(value, str) else json.dumps(value)
+        env[variable(PARAMETER_PREFIX, name)] = value if isinstance(value, str) else json.dumps(value)
     if problems:
         raise SettingsError(problems)
     return env
@@ -186,10 +178,10 @@ def manifest_environment(path: str, context: Mapping[str, Any], environ: Mapping
                 file=sys.stderr,
             )
         names["module"] = f"{names['group']}-{module}" if "group" in names else module
-    env[f"{SEEDFARMER_PREFIX}PROJECT_NAME"] = names.get("project", DEFAULT_PROJECT)
-    env[f"{SEEDFARMER_PREFIX}DEPLOYMENT_NAME"] = names.get("deployment", DEFAULT_DEPLOYMENT)
-    env[f"{SEEDFARMER_PREFIX}MODULE_NAME"] = names["module"]
+    env[variable(SEEDFARMER_PREFIX, "project_name")] = names.get("project", DEFAULT_PROJECT)
+    env[variable(SEEDFARMER_PREFIX, "deployment_name")] = names.get("deployment", DEFAULT_DEPLOYMENT)
+    env[variable(SEEDFARMER_PREFIX, "module_name")] = names["module"]
     for key in ("account", "region"):
         if key in names:
-            env[f"{CDK_PREFIX}{key.upper()}"] = names[key]
+            env[variable(CDK_PREFIX, key)] = names[key]
     return env

@@ -8,162 +8,32 @@ per stage as CodePipeline's action limit allows, each wave opening with a prefli
 
 from __future__ import annotations
 
-import shlex
-
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import (
-    CODEPIPELINE,
-    S3_BUCKET,
-    STACK_NAME,
-    GroupNames,
-    bounded,
-    cdk_lookup_role_arn,
-    infra_pipeline,
-)
-from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
-from quotas import STAGE_ACTIONS, check_pipeline, pack
-from settings import ApplicationSettings, DeploymentGroupSettings, EnvironmentType, SettingsError
-from stages import LOG_RETENTION
-from stages.build_support import BuildSupportStack, EndpointReader
-from stages.endpoint import parse_approved_model
-from stages.governance import Governance, GovernedStack
-from stages.model_build import ModelBuildStack
-from stages.model_deploy import ModelDeployStack, deploy_targets
-from stages.nag import acknowledge, acknowledge_codebuild_defaults
-from stages.storage import access_logs_bucket
-from stages.tooling import (
+from blocks import LOG_RETENTION
+from blocks.governance import Governance, GovernedStack
+from blocks.nag import acknowledge, acknowledge_codebuild_defaults
+from blocks.pipelines import (
     BUILD_IMAGE,
     RUNTIMES,
     PipelineArtifactStore,
     acknowledge_replication,
     artifact_buckets,
     grant_connection_use,
-    in_folder,
     module_synth_step,
     pinned_cdk_tools,
     pipeline_source,
 )
-
-
-class DeploymentGroupStage(cdk.Stage):
-    """One group's stacks: build support in its build account, then its pipelines in the tooling account."""
-
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: ApplicationSettings,
-        group: DeploymentGroupSettings,
-        names: GroupNames,
-        governance: Governance,
-        access_logs_bucket_name: str,
-    ) -> None:
-        tooling = cdk.Environment(account=settings.tooling.account, region=settings.tooling.region)
-        super().__init__(scope, construct_id, env=tooling)
-        build = group.build_environment
-        self.build_support = BuildSupportStack(
-            self,
-            "BuildSupport",
-            env=cdk.Environment(account=build.account, region=build.region),
-            governance=governance,
-            names=names,
-            tooling_region=settings.tooling.region,
-            endpoint_readers=[
-                EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
-                for target in deploy_targets(group)
-            ],
-            retain=build.type is not EnvironmentType.DEV,
-            stack_name=bounded(f"{names.prefix}-build-support", STACK_NAME),
-        )
-        self.model_build = ModelBuildStack(
-            self,
-            "ModelBuild",
-            env=tooling,
-            governance=governance,
-            names=names,
-            group=group,
-            repository=settings.parameters.model_build_repo,
-            project_name=settings.seedfarmer.project_name,
-            access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=bounded(f"{names.prefix}-model-build", STACK_NAME),
-        )
-        self.model_build.add_stack_dependency(
-            self.build_support, "The build project assumes a build-account role"
-        )
-        approved = None
-        if settings.approved_model_group == group.name:
-            approved = parse_approved_model(settings.approved_model_info)
-        self.model_deploy = ModelDeployStack(
-            self,
-            "ModelDeploy",
-            env=tooling,
-            governance=governance,
-            names=names,
-            group=group,
-            infra_repo=settings.parameters.infra_repo,
-            carried_environment=settings.carried_environment,
-            project_name=settings.seedfarmer.project_name,
-            approved_model=approved,
-            access_logs_bucket_name=access_logs_bucket_name,
-            stack_name=bounded(f"{names.prefix}-model-deploy", STACK_NAME),
-        )
-        self.model_deploy.add_stack_dependency(
-            self.build_support, "The approval trigger subscribes to the build account's topic"
-        )
-
-    @property
-    def stacks(self) -> list[cdk.Stack]:
-        """What the infra pipeline deploys for this group, CDK's cross-region support stacks included."""
-        return [child for child in self.node.children if isinstance(child, cdk.Stack)]
-
-
-def preflight_step(
-    stages: list[DeploymentGroupStage], source: pipelines.IFileSetProducer, path: str
-) -> pipelines.CodeBuildStep:
-    """Stops a wave whose new build-support stacks would collide with resources an earlier deploy retained."""
-    arguments: list[str] = []
-    lookup_roles = []
-    for stage in stages:
-        support = stage.build_support
-        names = support.names
-        if arguments:
-            arguments.append("--")
-        arguments += [
-            names.build_account,
-            names.build_region,
-            support.stack_name,
-            names.model_package_group,
-            names.model_image_repository,
-            names.artifacts_bucket,
-            names.access_logs_bucket,
-        ]
-        lookup_roles.append(cdk_lookup_role_arn(cdk.Aws.PARTITION, names.build_account, names.build_region))
-    return pipelines.CodeBuildStep(
-        "Preflight",
-        input=source,
-        commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
-        # The script builds the lookup roles' ARNs from it and has no default: aws-cn and aws-us-gov too.
-        env={"AWS_PARTITION": cdk.Aws.PARTITION},
-        role_policy_statements=[
-            iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
-        ],
-    )
-
-
-def group_names(settings: ApplicationSettings, group: DeploymentGroupSettings) -> GroupNames:
-    """The names of one group's resources, the same in every stack and account."""
-    return GroupNames(
-        prefix=f"{settings.stack_name}-{group.name}",
-        build_account=group.build_environment.account,
-        build_region=group.build_environment.region,
-    )
+from blocks.storage import access_logs_bucket
+from names import CODEPIPELINE, S3_BUCKET, bounded, infra_pipeline
+from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
+from quotas import STAGE_ACTIONS, check_pipeline, pack
+from settings import ApplicationSettings, GroupPlan, SettingsError
+from stages.deployment_group import DeploymentGroupStage, preflight_step
 
 
 class MlopsCicdStack(GovernedStack):
@@ -210,7 +80,7 @@ class MlopsCicdStack(GovernedStack):
             **artifact_buckets(
                 self,
                 store,
-                (group.build_environment.region for group in params.deployment_groups),
+                (plan.names.build_region for plan in settings.groups),
                 governance,
             ),
             # Cross-account deploys read artifacts with the buckets' own keys; none is CDK's.
@@ -229,18 +99,19 @@ class MlopsCicdStack(GovernedStack):
 
         self.groups: dict[str, DeploymentGroupStage] = {}
         group_details = Construct(self, "DeploymentGroupDetail")
-        for index, group in enumerate(params.deployment_groups):
-            names = group_names(settings, group)
-            self.groups[group.name] = DeploymentGroupStage(
+        for plan in settings.groups:
+            self.groups[plan.name] = DeploymentGroupStage(
                 self,
-                bounded(group.name, CODEPIPELINE),
-                settings=settings,
-                group=group,
-                names=names,
+                bounded(plan.name, CODEPIPELINE),
+                tooling_environment=tooling,
+                infra_repo=infra,
+                model_build_repo=params.model_build_repo,
+                carried_environment=settings.carried_environment,
+                plan=plan,
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,
             )
-            _group_detail_parameter(group_details, settings.stack_name, index, group, names)
+            _group_detail_parameter(group_details, settings.stack_name, plan)
         self._add_group_waves(list(self.groups.values()), source, infra.path)
 
         self.pipeline.build_pipeline()
@@ -341,15 +212,15 @@ class MlopsCicdStack(GovernedStack):
         return name
 
 
-def _group_detail_parameter(
-    scope: Construct, stack_name: str, index: int, group: DeploymentGroupSettings, names: GroupNames
-) -> ssm.StringParameter:
+def _group_detail_parameter(scope: Construct, stack_name: str, plan: GroupPlan) -> ssm.StringParameter:
     """The group's detail in the tooling account, outside the metadata seedfarmer stores (README "Scale")."""
-    value = to_json(group_detail(names, group))
+    value = to_json(group_detail(plan))
+    group = plan.group
     if len(value) > GROUP_DETAIL_LIMIT:
         raise SettingsError(
             [
-                f"deployment-groups[{index}] ({group.name}): its detail would be {len(value)} characters; "
+                f"deployment-groups[{plan.index}] ({group.name}): its detail would be {len(value)} "
+                "characters; "
                 f"its SSM parameter holds {GROUP_DETAIL_LIMIT} (fewer deploy environments fit)"
             ]
         )

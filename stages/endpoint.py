@@ -28,33 +28,21 @@ resource), so the deploy account needs only a bootstrap, and the template is the
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from names import MODEL_ARTIFACTS_PREFIX, GroupNames
-from settings import (
-    APPROVED_MODEL_INFO_VARIABLE,
-    BuildEnvironmentSettings,
-    DeployEnvironmentSettings,
-    EnvironmentType,
-    SettingsError,
-    unique_keys,
-)
+from blocks.governance import Governance, GovernedStack
+from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
+from names import GroupNames
+from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
+from stages.endpoint_network import endpoint_network
+from stages.endpoint_role import DATA_CAPTURE_PREFIX, endpoint_execution_role
 from stages.endpoint_scaling import VariantScaling
-from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge, logical_id
-from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
 # Instance families with local NVMe instance storage. SageMaker encrypts those volumes with a hardware
 # module on the instance and rejects a KmsKeyId for them: "You can't request a KmsKeyId when using an
@@ -85,214 +73,8 @@ def nvme_instance(instance_type: str) -> bool:
     return match.group(1) in NVME_FAMILIES
 
 
-# --- the approved model --------------------------------------------------------------------------------
-
-NO_MODEL = "NONE"  # the approved-model parameter's value until a first version is approved
-# The trigger's SSM record is at most 4 KB (a standard parameter); its base64 form, the deploy pipeline's
-# variable, at most 1000 characters. Nothing longer is read, so nothing longer can exhaust the parser.
-APPROVED_MODEL_INFO_LIMIT = 4096
-_REGION = r"[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}"
-_MODEL_PACKAGE_ARN = re.compile(
-    rf"arn:aws[a-z-]*:sagemaker:(?P<region>{_REGION}):(?P<account>\d{{12}}):"
-    r"model-package/(?P<group>[a-zA-Z0-9](?:-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9]\d*)",
-    re.ASCII,
-)
-# <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]/<repository>[:tag | @digest], at most 255 characters
-_ECR_IMAGE = re.compile(
-    r"(?=.{1,255}\Z)"
-    rf"(?P<account>\d{{12}})\.dkr\.ecr(?:-fips)?\.(?P<region>{_REGION})\.amazonaws\.com(?:\.cn)?/"
-    r"(?P<repository>(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)"
-    r"(?::[\w][\w.-]{0,127}|@sha256:[0-9a-f]{64})?",
-    re.ASCII,
-)
-_MODEL_DATA_URL = re.compile(r"(?:s3|https)://[^/\s]+/?\S*", re.ASCII)
-_FIELDS = {"modelPackageArn": "model_package_arn", "modelDataUrl": "model_data_url", "imageUri": "image_uri"}
-_ECHO_LIMIT = 80
-
-
-@dataclass(frozen=True)
-class ApprovedModel:
-    """The approved model package version the deploy pipeline deploys, as the approval trigger recorded it."""
-
-    model_package_arn: str
-    model_data_url: str
-    image_uri: str
-
-    @property
-    def region(self) -> str:
-        return self._arn_part("region")
-
-    @property
-    def account(self) -> str:
-        return self._arn_part("account")
-
-    @property
-    def model_package_group(self) -> str:
-        return self._arn_part("group")
-
-    @property
-    def image_account(self) -> str:
-        return self._image_part("account")
-
-    @property
-    def image_region(self) -> str:
-        return self._image_part("region")
-
-    @property
-    def image_repository(self) -> str:
-        return self._image_part("repository")
-
-    def _image_part(self, part: str) -> str:
-        match = _ECR_IMAGE.fullmatch(self.image_uri)
-        assert match, self.image_uri  # parse_approved_model checked it
-        return match.group(part)
-
-    def _arn_part(self, part: str) -> str:
-        match = _MODEL_PACKAGE_ARN.fullmatch(self.model_package_arn)
-        assert match, self.model_package_arn  # parse_approved_model checked it
-        return match.group(part)
-
-
-def _echo(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= _ECHO_LIMIT else f"{text[:_ECHO_LIMIT]}... ({len(text)} characters)"
-
-
-def _problems(document: object) -> list[str]:
-    if not isinstance(document, dict):
-        return [f"must be a JSON object, got {type(document).__name__}"]
-    problems = [f"missing {key}" for key in _FIELDS if key not in document]
-    problems += [f"unknown key {key!r}" for key in document if key not in _FIELDS]
-    checks = (
-        (
-            "modelPackageArn",
-            _MODEL_PACKAGE_ARN,
-            "must be a model package version ARN such as "
-            "arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
-        ),
-        ("modelDataUrl", _MODEL_DATA_URL, "must be an s3:// or https:// URL"),
-        (
-            "imageUri",
-            _ECR_IMAGE,
-            "must be an Amazon ECR image URI such as "
-            "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-repository:1 (at most 255 characters)",
-        ),
-    )
-    for key, pattern, rule in checks:
-        if key not in document:
-            continue
-        value = document[key]
-        if not isinstance(value, str) or not value:
-            problems.append(f"{key} must be a non-empty string, got {_echo(value)}")
-        elif not pattern.fullmatch(value):
-            problems.append(f"{key} {rule}, got {_echo(value)}")
-    return problems
-
-
-def parse_approved_model(raw: str | None) -> ApprovedModel | None:
-    """``APPROVED_MODEL_INFO`` as the approval trigger writes it; None while no version is approved.
-
-    The deploy pipeline passes it base64-encoded (CodePipeline pastes variables into its actions' JSON
-    unescaped); the JSON itself, as the SSM record holds it, is accepted too. Raises
-    :class:`settings.SettingsError` with one line saying what is wrong, whatever the input.
-    """
-    if raw is None or raw.strip() in ("", NO_MODEL):
-        return None
-    where = f"{APPROVED_MODEL_INFO_VARIABLE}: "
-    expected = (
-        f"must be {NO_MODEL!r} or a JSON object with modelPackageArn, modelDataUrl and imageUri "
-        "(or its base64 encoding)"
-    )
-    if len(raw) > APPROVED_MODEL_INFO_LIMIT:
-        raise SettingsError(
-            [f"{where}{expected}; got {len(raw)} characters, more than {APPROVED_MODEL_INFO_LIMIT}"]
-        )
-    text = raw.strip()
-    if not text.startswith(("{", "[", '"')):
-        try:
-            text = base64.b64decode(text, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise SettingsError([f"{where}{expected}; neither valid JSON nor base64 of it"]) from None
-    try:
-        document = json.loads(text, object_pairs_hook=unique_keys)
-    except json.JSONDecodeError as error:
-        raise SettingsError(
-            [f"{where}{expected}; not valid JSON ({error.msg} at position {error.pos})"]
-        ) from None
-    except ValueError as error:
-        raise SettingsError([f"{where}{expected}; {error}"]) from None
-    except (RecursionError, MemoryError) as error:
-        raise SettingsError(
-            [f"{where}{expected}; cannot be parsed ({type(error).__name__}: nested too deeply or too large)"]
-        ) from None
-    problems = _problems(document)
-    if problems:
-        raise SettingsError([f"{where}{'; '.join(problems)}"])
-    return ApprovedModel(**{field: document[key] for key, field in _FIELDS.items()})
-
-
-# --- the stack -----------------------------------------------------------------------------------------
-
-DATA_CAPTURE_PREFIX = "data-capture"
-DEV_DATA_CAPTURE_EXPIRY_DAYS = 30
 VARIANT_NAME = "AllTraffic"
 """The endpoint's one production variant, whatever its instance type (see the module doc)."""
-
-
-# What CDK returns for a context lookup it has not made yet; the CLI then looks it up and synthesizes again.
-PENDING_LOOKUP_PREFIX = "dummy-value-for-"
-MAX_ENDPOINT_SUBNETS = 16  # VpcConfig.Subnets: 1 to 16 items (SageMaker API Reference, VpcConfig)
-_SUBNET_ID = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
-_SECURITY_GROUP_ID = re.compile(r"sg-(?:[0-9a-f]{8}|[0-9a-f]{17})", re.ASCII)
-
-
-@dataclass(frozen=True)
-class EndpointNetwork:
-    """The subnets and security group an endpoint joins, as the environment's SSM parameters hold them."""
-
-    subnets: tuple[str, ...]
-    security_group: str
-
-
-PENDING_NETWORK = EndpointNetwork(subnets=("subnet-00000000",), security_group="sg-00000000")
-
-
-def endpoint_network(
-    scope: Construct, *, subnets_parameter: str, security_group_parameter: str, where: str
-) -> EndpointNetwork:
-    """Read at synth through the target account's CDK lookup role, never at deploy time.
-
-    An ``AWS::SSM::Parameter::Value`` template parameter is resolved with the caller's permissions, and the
-    caller is the target account's CDK deploy role, which may read only the bootstrap version parameter
-    (CloudFormation User Guide, "SSM parameter types"; the bootstrap template's DeploymentActionRole).
-    A context lookup assumes the lookup role (ReadOnlyAccess) instead, and the deploy pipeline's synth
-    never reuses a cached value, so a changed parameter changes the next run's template.
-    """
-    subnets_value = ssm.StringParameter.value_from_lookup(scope, subnets_parameter)
-    security_group = ssm.StringParameter.value_from_lookup(scope, security_group_parameter)
-    if subnets_value.startswith(PENDING_LOOKUP_PREFIX) or security_group.startswith(PENDING_LOOKUP_PREFIX):
-        # Ids of the right shape until the CLI has the values, so validation in this pass stays quiet.
-        return PENDING_NETWORK
-    subnets = tuple(part.strip() for part in subnets_value.split(","))
-    problems = []
-    if not subnets or not all(_SUBNET_ID.fullmatch(subnet) for subnet in subnets):
-        problems.append(
-            f"{where}: the SSM parameter {subnets_parameter} must hold subnet ids separated by commas "
-            f"(a StringList such as subnet-0abc1234,subnet-0def5678), got {_echo(subnets_value)}"
-        )
-    if not _SECURITY_GROUP_ID.fullmatch(security_group):
-        problems.append(
-            f"{where}: the SSM parameter {security_group_parameter} must hold one security group id "
-            f"such as sg-0abc1234, got {_echo(security_group)}"
-        )
-    if len(subnets) > MAX_ENDPOINT_SUBNETS:
-        problems.append(
-            f"{where}: the SSM parameter {subnets_parameter} holds {len(subnets)} subnets; "
-            f"SageMaker takes at most {MAX_ENDPOINT_SUBNETS}"
-        )
-    if problems:
-        raise SettingsError(problems)
-    return EndpointNetwork(subnets=tuple(sorted(set(subnets))), security_group=security_group)
 
 
 class EndpointStack(GovernedStack):
@@ -307,7 +89,7 @@ class EndpointStack(GovernedStack):
         governance: Governance,
         names: GroupNames,
         environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
-        project_name: str,
+        network_parameters: tuple[str, str],
         approved_model: ApprovedModel | None,
         stack_name: str,
     ) -> None:
@@ -329,13 +111,12 @@ class EndpointStack(GovernedStack):
             # Never deployed: the deploy pipeline stops before this stage until a version is approved.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
             return
-        _check_model_belongs_to_group(approved_model, names)
         settings = environment.endpoint
         network = (
             endpoint_network(
                 self,
-                subnets_parameter=settings.subnet_ids_parameter or f"/{project_name}/vpc/subnets/private/ids",
-                security_group_parameter=settings.security_group_id_parameter or f"/{project_name}/vpc/sg/id",
+                subnets_parameter=network_parameters[0],
+                security_group_parameter=network_parameters[1],
                 where=f"{environment.name} endpoint",
             )
             if settings.vpc
@@ -353,7 +134,9 @@ class EndpointStack(GovernedStack):
         )
         capture_bucket = self._data_capture_bucket(environment, key) if capture and key else None
 
-        role = self._execution_role(
+        role = endpoint_execution_role(
+            self,
+            endpoint_name=self.endpoint_name,
             names=names,
             environment=environment,
             model=approved_model,
@@ -440,9 +223,7 @@ class EndpointStack(GovernedStack):
         auto-delete custom resource would add a Lambda asset, which endpoint stacks never carry. Dev data
         expires instead (``dataCaptureExpiryDays``, 30 days by default), noncurrent versions too.
         """
-        expiry = environment.endpoint.data_capture_expiry_days
-        if expiry is None and environment.type is EnvironmentType.DEV:
-            expiry = DEV_DATA_CAPTURE_EXPIRY_DAYS
+        expiry = environment.data_capture_expiry_days
         logs = access_logs_bucket(self, "AccessLogsBucket")
         bucket = encrypted_bucket(
             self, "DataCaptureBucket", key=key, access_logs=logs, logs_prefix="data-capture/"
@@ -471,187 +252,3 @@ class EndpointStack(GovernedStack):
                 for mode in ("Input", "Output")
             ],
         )
-
-    def _execution_role(
-        self,
-        *,
-        names: GroupNames,
-        environment: DeployEnvironmentSettings | BuildEnvironmentSettings,
-        model: ApprovedModel,
-        network: EndpointNetwork | None,
-        capture_bucket: s3.IBucket | None,
-        key: kms.IKey | None,
-    ) -> iam.Role:
-        """What SageMaker does as the model: read its artefact, pull its image, log, and join the VPC."""
-        partition, region, account = self.partition, self.region, self.account
-        build = f"{names.build_region}:{names.build_account}"
-        artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}"
-        repository = f"arn:{partition}:ecr:{region}:{model.image_account}:repository/{model.image_repository}"
-        log_group = (
-            f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
-        )
-        ec2 = f"arn:{partition}:ec2:{region}:{account}"
-        statements = [
-            iam.PolicyStatement(
-                sid="ReadModelArtifacts",
-                actions=["s3:GetObject"],
-                resources=[f"{artifacts}/*"],
-            ),
-            iam.PolicyStatement(
-                sid="DecryptModelArtifactsThroughS3",
-                actions=["kms:Decrypt"],
-                resources=[f"arn:{partition}:kms:{build}:key/*"],
-                conditions={
-                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": names.artifacts_key_alias},
-                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
-                },
-            ),
-            iam.PolicyStatement(
-                sid="DescribeApprovedModelPackage",
-                actions=["sagemaker:DescribeModelPackage"],
-                resources=[model.model_package_arn],
-            ),
-            iam.PolicyStatement(
-                sid="AuthenticateToEcr", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="PullModelImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[repository],
-            ),
-            iam.PolicyStatement(
-                sid="WriteEndpointLogs",
-                actions=[
-                    "logs:CreateLogGroup",
-                    "logs:DescribeLogStreams",
-                    "logs:CreateLogStream",
-                    "logs:PutLogEvents",
-                ],
-                resources=[log_group, f"{log_group}:log-stream:*"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishEndpointMetrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}},
-            ),
-        ]
-        findings: dict[str, str] = {
-            "IAM5[Resource::*]": (
-                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level permissions; "
-                "metrics are limited to SageMaker's endpoint namespace by condition."
-            ),
-            f"IAM5[Resource::arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}/*]": (
-                "Read-only on the model artifacts prefix of this group's one artifacts bucket: model "
-                "versions are stored under keys generated per training run."
-            ),
-            f"IAM5[Resource::arn:{partition}:kms:{build}:key/*]": (
-                "Decrypt only the key carrying this group's artifacts key alias (kms:ResourceAliases), and "
-                "only through S3 in the build region (kms:ViaService); its key id is unknown in this account."
-            ),
-            f"IAM5[Resource::arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/"
-            f"{self.endpoint_name}:log-stream:*]": (
-                "SageMaker writes one log stream per endpoint instance into this endpoint's own log group."
-            ),
-        }
-        if network is not None:
-            statements += [
-                iam.PolicyStatement(
-                    sid="CreateEndpointNetworkInterfaces",
-                    actions=["ec2:CreateNetworkInterface"],
-                    resources=[
-                        f"{ec2}:network-interface/*",
-                        *(f"{ec2}:subnet/{subnet}" for subnet in network.subnets),
-                        f"{ec2}:security-group/{network.security_group}",
-                    ],
-                ),
-                iam.PolicyStatement(
-                    sid="ManageEndpointNetworkInterfaces",
-                    actions=[
-                        "ec2:CreateNetworkInterfacePermission",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:DeleteNetworkInterfacePermission",
-                    ],
-                    resources=[f"{ec2}:network-interface/*"],
-                ),
-                iam.PolicyStatement(
-                    sid="DescribeEndpointNetwork",
-                    actions=[
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeVpcs",
-                        "ec2:DescribeDhcpOptions",
-                        "ec2:DescribeSubnets",
-                        "ec2:DescribeSecurityGroups",
-                    ],
-                    resources=["*"],
-                ),
-            ]
-            findings["IAM5[Resource::*]"] += (
-                " The ec2:Describe* calls SageMaker makes to place the endpoint in the VPC have none either."
-            )
-            findings[f"IAM5[Resource::arn:{partition}:ec2:{region}:{account}:network-interface/*]"] = (
-                "SageMaker creates and deletes the endpoint's network interfaces, whose ids are generated, "
-                "in this account and region; creation is limited to the environment's subnets and "
-                "security group."
-            )
-        if capture_bucket is not None and key is not None:
-            statements += [
-                iam.PolicyStatement(
-                    sid="WriteDataCapture",
-                    actions=["s3:PutObject"],
-                    resources=[capture_bucket.arn_for_objects(f"{DATA_CAPTURE_PREFIX}/*")],
-                ),
-                iam.PolicyStatement(
-                    sid="EncryptDataCapture",
-                    actions=["kms:GenerateDataKey", "kms:Encrypt", "kms:Decrypt"],
-                    resources=[key.key_arn],
-                ),
-            ]
-            findings[f"IAM5[Resource::<{logical_id(capture_bucket)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
-                "SageMaker writes captured requests and responses under keys it generates per hour and "
-                "instance, below this stack's own data capture prefix; writes only."
-            )
-        role = iam.Role(
-            self,
-            "ModelExecutionRole",
-            # Fixed: the build account grants it read of model artifacts and images by this name.
-            role_name=names.endpoint_execution_role(environment.name),
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Runs {self.endpoint_name}'s model: reads its artefact, pulls its image, logs",
-            inline_policies={"ServeModel": iam.PolicyDocument(statements=statements)},
-            max_session_duration=cdk.Duration.hours(1),
-        )
-        acknowledge(role, findings)
-        return role
-
-
-def _check_model_belongs_to_group(model: ApprovedModel, names: GroupNames) -> None:
-    """The role may read this group's model artifacts only; anything else could never load."""
-    where = f"{APPROVED_MODEL_INFO_VARIABLE}: "
-    problems = []
-    expected = (names.build_region, names.build_account, names.model_package_group)
-    found = (model.region, model.account, model.model_package_group.lower())
-    if found != expected:
-        problems.append(
-            f"{where}modelPackageArn must be a version of "
-            f"arn:aws:sagemaker:{expected[0]}:{expected[1]}:model-package-group/{expected[2]}, "
-            f"got {model.model_package_arn!r}"
-        )
-    artifacts = f"s3://{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}/"
-    if not model.model_data_url.startswith(artifacts):
-        problems.append(
-            f"{where}modelDataUrl must be under {artifacts} (the only prefix endpoints may read; "
-            f"the model-build contract's MODEL_ARTIFACTS_PREFIX), got {_echo(model.model_data_url)}"
-        )
-    if model.image_region != names.build_region:
-        # CreateModel pulls the image from the endpoint's own region only (CreateModel API reference, Image).
-        problems.append(
-            f"{where}imageUri must be in the endpoint's region {names.build_region}, "
-            f"got {_echo(model.image_uri)}"
-        )
-    if problems:
-        raise SettingsError(problems)

@@ -34,9 +34,9 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
+from blocks.lambda_functions import module_function
+from blocks.nag import acknowledge
 from settings import AutoScalingSettings
-from stages.functions import module_function
-from stages.nag import acknowledge
 
 INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
 SCALING_POLICY_NAME = "InvocationsPerInstance"

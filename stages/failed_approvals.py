@@ -17,9 +17,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from blocks.nag import acknowledge
+from blocks.storage import customer_managed_key
 from names import GroupNames
-from stages.nag import acknowledge
-from stages.storage import customer_managed_key
 
 RETENTION = cdk.Duration.days(14)  # SQS's longest: time to notice the alarm and replay
 

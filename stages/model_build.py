@@ -15,12 +15,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from blocks import LOG_RETENTION
+from blocks.governance import Governance, GovernedStack
+from blocks.nag import acknowledge_codebuild_defaults
+from blocks.pipelines import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
-from stages import LOG_RETENTION
-from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 
 BUILD_CACHE_PREFIX = "build-cache"
 """Where the model build project keeps its S3 cache, in the pipeline's artifact bucket."""

@@ -15,38 +15,18 @@ would never exist in AWS. A run without a model stops in its synth step, before 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
 
-from names import CODEPIPELINE, STACK_NAME, GroupNames, bounded, cdk_lookup_role_arn
-from quotas import STAGE_ACTIONS, check_pipeline
-from settings import (
-    APPROVED_MODEL_INFO_VARIABLE,
-    NO_APPROVED_MODEL,
-    BuildEnvironmentSettings,
-    DeployEnvironmentSettings,
-    DeploymentGroupSettings,
-    DeployOrder,
-    EnvironmentType,
-    InfraRepositorySettings,
-)
-from stages.endpoint import ApprovedModel, EndpointStack
-from stages.failed_approvals import failed_approvals, undelivered_approvals
-from stages.functions import lambda_role, module_function
-from stages.governance import Governance, GovernedStack
-from stages.nag import acknowledge_codebuild_defaults
-from stages.tooling import (
+from blocks.governance import Governance, GovernedStack
+from blocks.lambda_functions import lambda_role
+from blocks.nag import acknowledge_codebuild_defaults
+from blocks.pipelines import (
     PipelineArtifactStore,
     acknowledge_replication,
     artifact_buckets,
@@ -55,6 +35,20 @@ from stages.tooling import (
     pinned_cdk_tools,
     pipeline_source,
 )
+from names import CODEPIPELINE, bounded, cdk_lookup_role_arn
+from quotas import check_pipeline
+from settings import (
+    APPROVED_MODEL_GROUP_VARIABLE,
+    APPROVED_MODEL_INFO_VARIABLE,
+    NO_APPROVED_MODEL,
+    DeployEnvironmentSettings,
+    DeploymentGroupSettings,
+    GroupPlan,
+    InfraRepositorySettings,
+)
+from stages.deploy_trigger import approval_trigger
+from stages.endpoint import EndpointStack
+from stages.failed_approvals import ApprovalQueue
 
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
@@ -68,7 +62,7 @@ NO_MODEL_GUARD = (
 FRESH_LOOKUPS = "rm -f cdk.context.json"
 
 
-def _lookup_statements(group: DeploymentGroupSettings, names: GroupNames) -> list[iam.PolicyStatement]:
+def _lookup_statements(plan: GroupPlan) -> list[iam.PolicyStatement]:
     """The synth reads each VPC-attached target's subnets and security group through its lookup role.
 
     The CDK CLI assumes the stack environment's lookup role for context lookups; the bootstrap's lookup
@@ -77,67 +71,14 @@ def _lookup_statements(group: DeploymentGroupSettings, names: GroupNames) -> lis
     """
     roles = sorted(
         {
-            cdk_lookup_role_arn(cdk.Aws.PARTITION, target.account, names.build_region)
-            for target in deploy_targets(group)
+            cdk_lookup_role_arn(cdk.Aws.PARTITION, target.account, plan.names.build_region)
+            for target in plan.targets
             if target.endpoint.vpc
         }
     )
     if not roles:
         return []
     return [iam.PolicyStatement(sid="LookUpEndpointNetwork", actions=["sts:AssumeRole"], resources=roles)]
-
-
-def deploy_targets(group: DeploymentGroupSettings) -> list[DeployEnvironmentSettings]:
-    """Where the group's model is served: the build environment first, unless a deploy env has its account."""
-    build: BuildEnvironmentSettings = group.build_environment
-    targets = list(group.deploy_environments)
-    if build.account not in {target.account for target in targets}:
-        targets.insert(0, build)
-    return targets
-
-
-TYPE_ORDER = (EnvironmentType.DEV, EnvironmentType.PREPROD, EnvironmentType.PROD)
-ACTIONS_PER_ENVIRONMENT = 2  # CDK Pipelines deploys a stack as a change set, then executes it
-
-
-@dataclass(frozen=True)
-class DeployWave:
-    """Environments the deploy pipeline updates in one stage, after one approval if any needs it."""
-
-    name: str | None
-    """The pipeline stage's name; None for one environment alone, whose stage is named after it."""
-    type: EnvironmentType
-    needs_approval: bool
-    targets: tuple[DeployEnvironmentSettings, ...]
-
-
-def deploy_waves(group: DeploymentGroupSettings) -> list[DeployWave]:
-    """The deploy pipeline's stages after its synth, in order.
-
-    By type (the default): every environment of a type side by side, dev -> preprod -> prod, those that
-    need an approval in a stage of their own after the others of their type, behind one approval; a
-    SageMaker endpoint update takes minutes, so this is where an approval's wait goes. Sequential: one
-    stage per environment, the build environment first, each approval before its own environment.
-    """
-    targets = deploy_targets(group)
-    if group.deploy_order is DeployOrder.SEQUENTIAL:
-        return [DeployWave(None, t.type, t.needs_approval, (t,)) for t in targets]
-    waves = []
-    for kind in TYPE_ORDER:
-        split = {
-            approval: members
-            for approval in (False, True)
-            if (members := tuple(t for t in targets if t.type is kind and t.needs_approval is approval))
-        }
-        for approval, members in split.items():
-            # Named after the type; "-approved" only tells two stages of one type apart.
-            name = f"{kind}-approved" if approval and len(split) == 2 else str(kind)
-            # Each environment is two actions (change set, execute): a stage holds so many at most.
-            size = (STAGE_ACTIONS - int(approval)) // ACTIONS_PER_ENVIRONMENT
-            chunks = [members[start : start + size] for start in range(0, len(members), size)]
-            for number, chunk in enumerate(chunks, start=1):
-                waves.append(DeployWave(f"{name}-{number}" if number > 1 else name, kind, approval, chunk))
-    return waves
 
 
 class EndpointStage(cdk.Stage):
@@ -150,10 +91,8 @@ class EndpointStage(cdk.Stage):
         *,
         env: cdk.Environment,
         governance: Governance,
-        names: GroupNames,
+        plan: GroupPlan,
         environment: DeployEnvironmentSettings,
-        project_name: str,
-        approved_model: ApprovedModel | None,
     ) -> None:
         super().__init__(scope, construct_id, env=env)
         self.endpoint = EndpointStack(
@@ -161,16 +100,22 @@ class EndpointStage(cdk.Stage):
             "Endpoint",
             env=env,
             governance=governance,
-            names=names,
+            names=plan.names,
             environment=environment,
-            project_name=project_name,
-            approved_model=approved_model,
-            stack_name=bounded(f"{names.prefix}-{environment.name}-endpoint", STACK_NAME),
+            network_parameters=environment.endpoint.network_parameters(plan.project_name),
+            approved_model=plan.approved_model,
+            stack_name=plan.stack_name(f"{environment.name}-endpoint"),
         )
 
 
 class ModelDeployStack(GovernedStack):
     """One group's deploy pipeline, its approved-model parameter and the trigger that starts it."""
+
+    failed_approvals: ApprovalQueue
+    """Where the trigger's failed invocations go (set by :func:`stages.deploy_trigger.approval_trigger`)."""
+    undelivered_approvals: ApprovalQueue
+    """Where SNS puts what it could not deliver to the trigger."""
+    trigger_errors: cloudwatch.Alarm
 
     def __init__(
         self,
@@ -179,15 +124,13 @@ class ModelDeployStack(GovernedStack):
         *,
         env: cdk.Environment,
         governance: Governance,
-        names: GroupNames,
-        group: DeploymentGroupSettings,
+        plan: GroupPlan,
         infra_repo: InfraRepositorySettings,
         carried_environment: dict[str, str],
-        project_name: str,
-        approved_model: ApprovedModel | None,
         access_logs_bucket_name: str,
         stack_name: str,
     ) -> None:
+        group, names = plan.group, plan.names
         super().__init__(
             scope,
             construct_id,
@@ -211,12 +154,12 @@ class ModelDeployStack(GovernedStack):
             infra_repo.path,
             {
                 **carried_environment,
-                "APPROVED_MODEL_GROUP": group.name,
+                APPROVED_MODEL_GROUP_VARIABLE: group.name,
                 # A pipeline variable: CDK puts it on the action, which CodePipeline resolves per execution.
                 APPROVED_MODEL_INFO_VARIABLE: f"#{{variables.{APPROVED_MODEL_INFO_VARIABLE}}}",
             },
             guards=(NO_MODEL_GUARD, FRESH_LOOKUPS),
-            role_policy_statements=_lookup_statements(group, names),
+            role_policy_statements=_lookup_statements(plan),
             cache_bucket=store.bucket,
         )
         base = codepipeline.Pipeline(
@@ -249,7 +192,7 @@ class ModelDeployStack(GovernedStack):
             cli_version=tools.cli,
             cdk_assets_cli_version=tools.assets,
         )
-        for wave in deploy_waves(group):
+        for wave in plan.waves:
             pre: list[pipelines.Step] = []
             if wave.needs_approval:
                 where = ", ".join(target.name for target in wave.targets)
@@ -264,10 +207,8 @@ class ModelDeployStack(GovernedStack):
                     bounded(target.name, CODEPIPELINE),
                     env=cdk.Environment(account=target.account, region=names.build_region),
                     governance=governance,
-                    names=names,
+                    plan=plan,
                     environment=target,
-                    project_name=project_name,
-                    approved_model=approved_model,
                 )
                 for target in wave.targets
             ]
@@ -285,7 +226,7 @@ class ModelDeployStack(GovernedStack):
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
 
-        self.trigger = self._approval_trigger(names, governance)
+        self.trigger = approval_trigger(self, plan, governance)
 
     def _approved_model_parameter(self, group: DeploymentGroupSettings) -> None:
         """Created once with ``NONE``; from then on its value belongs to the trigger.
@@ -322,110 +263,3 @@ class ModelDeployStack(GovernedStack):
             install_latest_aws_sdk=False,
             log_group=log_group,
         )
-
-    def _approval_trigger(self, names: GroupNames, governance: Governance) -> lambda_.Function:
-        """Records an approved version and starts the deploy pipeline; may do nothing else."""
-        function, role = module_function(
-            self,
-            "ApprovalTrigger",
-            folder="approval_trigger",
-            function_name=names.approval_trigger_function,
-            description="Deploys approved model versions of this group",
-            timeout=cdk.Duration.seconds(30),
-            environment={
-                "APPROVED_MODEL_PARAMETER": self.parameter_name,
-                "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
-                "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
-                "MODEL_PACKAGE_PARTITION": cdk.Aws.PARTITION,
-                "MODEL_PACKAGE_ACCOUNT": names.build_account,
-                "MODEL_PACKAGE_REGION": names.build_region,
-            },
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="RecordApprovedModel", actions=["ssm:PutParameter"], resources=[self.parameter_arn]
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="StartDeployPipeline",
-                actions=["codepipeline:StartPipelineExecution"],
-                resources=[self.pipeline_arn],
-            )
-        )
-        # To tell a duplicate delivery from a new approval: the newest unfinished execution's model.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="FindPendingExecution",
-                actions=["codepipeline:ListPipelineExecutions", "codepipeline:GetPipelineExecution"],
-                resources=[self.pipeline_arn],
-            )
-        )
-        self.failed_approvals = failed_approvals(self, names, role)
-        async_config = lambda_.CfnEventInvokeConfig(
-            self,
-            "ApprovalTriggerAsync",
-            function_name=function.function_name,
-            qualifier="$LATEST",
-            maximum_retry_attempts=2,
-            destination_config=lambda_.CfnEventInvokeConfig.DestinationConfigProperty(
-                on_failure=lambda_.CfnEventInvokeConfig.OnFailureProperty(
-                    destination=self.failed_approvals.queue.queue_arn
-                )
-            ),
-        )
-        # Lambda checks the role may send to the destination when the configuration is created.
-        async_config.node.add_dependency(role)
-        self.trigger_errors = cloudwatch.Alarm(
-            self,
-            "ApprovalTriggerErrors",
-            alarm_name=f"{names.approval_trigger_function}-errors",
-            alarm_description="The approval trigger failed; after two retries its event is in the queue",
-            metric=function.metric_errors(period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-
-        topic_arn = (
-            f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
-        )
-        self.undelivered_approvals = undelivered_approvals(
-            self._subscription_region_scope(names, governance), names, topic_arn
-        )
-        dead_letter_arn = self.format_arn(
-            service="sqs", region=names.build_region, resource=names.undelivered_approvals_queue
-        )
-        topic = sns.Topic.from_topic_arn(self, "ApprovalTopic", topic_arn)
-        subscription = topic.add_subscription(
-            subscriptions.LambdaSubscription(
-                function,
-                # By ARN: the queue may be in another stack and region, where no reference reaches.
-                dead_letter_queue=sqs.Queue.from_queue_arn(
-                    self, "UndeliveredApprovalsQueue", dead_letter_arn
-                ),
-            )
-        )
-        subscription.node.add_dependency(self.undelivered_approvals)
-        return function
-
-    def _subscription_region_scope(self, names: GroupNames, governance: Governance) -> Construct:
-        """Where the dead-letter queue goes: here, or a stack of its own in the topic's region.
-
-        SNS wants the queue in the subscriber's account (the tooling account) and the topic's region.
-        """
-        if names.build_region == self.region:
-            return self
-        stage = cdk.Stage.of(self)
-        assert stage is not None  # an App is a Stage too
-        stack = GovernedStack(
-            stage,
-            "UndeliveredApprovals",
-            env=cdk.Environment(account=self.account, region=names.build_region),
-            governance=governance,
-            stack_name=bounded(f"{names.prefix}-undelivered-approvals", STACK_NAME),
-            description="SageMaker model CICD: approvals SNS could not deliver to the approval trigger",
-        )
-        self.add_stack_dependency(stack, "The subscription sends what it cannot deliver to this queue")
-        return stack

@@ -9,9 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
+from blocks.governance import Governance
 from names import GroupNames
 from stages.build_support import BuildSupportStack, EndpointReader
-from stages.governance import Governance
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]

@@ -11,9 +11,8 @@ from aws_cdk.assertions import Match, Template
 
 from app import build_app
 from names import GroupNames
-from settings import DeploymentGroupSettings, DeployOrder
+from settings import DeploymentGroupSettings, DeployOrder, deploy_waves
 from stages.endpoint import EndpointStack
-from stages.model_deploy import deploy_waves
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,

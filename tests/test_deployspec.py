@@ -23,7 +23,7 @@ from seedfarmer.errors import InvalidManifestError
 from seedfarmer.models import DeploySpec, ProjectSpec
 from seedfarmer.utils import upper_snake_case
 
-from stages import tooling
+from blocks import pipelines as tooling
 from tests.conftest import CDK_CLI, Synth, clean_environment
 
 ROOT = Path(__file__).resolve().parent.parent

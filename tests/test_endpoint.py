@@ -3,7 +3,6 @@ prove the output is deterministic); every other test reads those templates."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 from collections.abc import Iterator
@@ -16,9 +15,14 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
 
+from blocks.governance import Governance
+from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
 from names import SAGEMAKER_NAME, GroupNames
 from settings import (
+    ApprovedModel,
     AutoScalingSettings,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
@@ -26,17 +30,8 @@ from settings import (
     EnvironmentType,
     SettingsError,
 )
-from stages.endpoint import (
-    NVME_FAMILIES,
-    VARIANT_NAME,
-    ApprovedModel,
-    EndpointStack,
-    nvme_instance,
-    parse_approved_model,
-)
-from stages.functions import INLINE_CODE_LIMIT, inline_source
-from stages.governance import Governance
-from tests.conftest import endpoint_network_ids, ssm_lookup_key
+from stages.endpoint import NVME_FAMILIES, VARIANT_NAME, EndpointStack, nvme_instance
+from tests.conftest import Synth, endpoint_network_ids, ssm_lookup_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -159,7 +154,7 @@ def build_app(outdir: Path) -> cdk.App:
             governance=GOVERNANCE,
             names=case.names,
             environment=case.environment,
-            project_name="mlops",
+            network_parameters=case.environment.endpoint.network_parameters("mlops"),
             approved_model=case.model,
             stack_name=f"endpoint-{construct_id.lower()}",
         )
@@ -271,151 +266,6 @@ def test_volume_key_is_a_rotated_key_of_the_stack(synth: Synthesized) -> None:
     assert synth.one("Prod", "AWS::KMS::Key")["EnableKeyRotation"] is True
 
 
-# --- the approved model --------------------------------------------------------------------------------
-
-GOOD = approved(7)
-GOOD_JSON = json.dumps(
-    {
-        "imageUri": GOOD.image_uri,
-        "modelDataUrl": GOOD.model_data_url,
-        "modelPackageArn": GOOD.model_package_arn,
-    }
-)
-
-
-@pytest.mark.parametrize("raw", [None, "", "  ", "NONE", "NONE\n"])
-def test_no_approved_model(raw: str | None) -> None:
-    assert parse_approved_model(raw) is None
-
-
-def test_approved_model_as_the_trigger_writes_it() -> None:
-    assert parse_approved_model(GOOD_JSON) == GOOD
-    assert parse_approved_model(base64.b64encode(GOOD_JSON.encode()).decode()) == GOOD
-    assert GOOD.region == REGION
-    assert GOOD.account == BUILD_ACCOUNT
-    assert GOOD.model_package_group == NAMES.model_package_group
-
-
-def _with(**changes: object) -> str:
-    document: dict[str, object] = json.loads(GOOD_JSON)
-    for key, value in changes.items():
-        if value is None:
-            del document[key]
-        else:
-            document[key] = value
-    return json.dumps(document)
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("{", "not valid JSON"),
-        ("none", "neither valid JSON nor base64 of it"),
-        ("bm9uZQ==", "not valid JSON"),  # base64 of 'none'
-        ("[" * 2000 + "]" * 2000, "cannot be parsed (RecursionError: nested too deeply or too large)"),
-        (
-            base64.b64encode(("[" * 1500 + "]" * 1500).encode()).decode(),
-            "cannot be parsed (RecursionError: nested too deeply or too large)",
-        ),
-        ("x" * 4097, "got 4097 characters, more than 4096"),
-        (_with(imageUri="x" * 5000), "characters, more than 4096"),
-        ("[]", "must be a JSON object, got list"),
-        ('{"imageUri": "a", "imageUri": "b"}', "duplicate key 'imageUri'"),
-        ('"arn:aws:sagemaker:eu-west-1:222222222222:model-package/g/1"', "must be a JSON object, got str"),
-        (_with(modelDataUrl=None), "missing modelDataUrl"),
-        (_with(extra="x"), "unknown key 'extra'"),
-        (_with(imageUri=""), "imageUri must be a non-empty string"),
-        (_with(modelPackageArn=3), "modelPackageArn must be a non-empty string, got 3"),
-        (
-            _with(modelPackageArn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package-group/group"),
-            "modelPackageArn must be a model package version ARN",
-        ),
-        (
-            _with(modelPackageArn=f"arn:aws:sagemaker:{REGION}:1234:model-package/group/1"),
-            "modelPackageArn must be a model package version ARN",
-        ),
-        (_with(modelDataUrl="/tmp/model.tar.gz"), "modelDataUrl must be an s3:// or https:// URL"),
-        (_with(imageUri="an image"), "imageUri must be an Amazon ECR image URI"),
-        (
-            _with(imageUri=f"{IMAGE_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{'r' * 220}:1"),
-            "imageUri must be an Amazon ECR image URI",
-        ),
-    ],
-)
-def test_bad_approved_model_is_one_clear_line(raw: str, expected: str) -> None:
-    with pytest.raises(SettingsError) as caught:
-        parse_approved_model(raw)
-    (line,) = caught.value.problems
-    assert line.startswith("APPROVED_MODEL_INFO: ")
-    assert expected in line
-    assert "\n" not in line
-    assert len(line) < 400
-
-
-def test_long_values_are_cut_short_in_messages() -> None:
-    with pytest.raises(SettingsError) as caught:
-        parse_approved_model(_with(modelPackageArn="x" * 3000))
-    assert "(3002 characters)" in caught.value.problems[0]
-    assert len(caught.value.problems[0]) < 400
-
-
-def _stack_for(model: ApprovedModel) -> None:
-    EndpointStack(
-        cdk.App(context=CONTEXT),
-        "Checked",
-        env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
-        governance=GOVERNANCE,
-        names=NAMES,
-        environment=PROD,
-        project_name="mlops",
-        approved_model=model,
-        stack_name="checked",
-    )
-
-
-def test_model_of_another_group_is_refused() -> None:
-    stranger = ApprovedModel(
-        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/someone-elses-models/1",
-        model_data_url="s3://bucket/model.tar.gz",
-        image_uri=IMAGE,
-    )
-    with pytest.raises(
-        SettingsError, match=r"must be a version of .*model-package-group/mlops-demo-models-cicd-fraud"
-    ):
-        _stack_for(stranger)
-
-
-@pytest.mark.parametrize(
-    ("model_data_url", "image_uri", "expected"),
-    [
-        (
-            f"s3://{NAMES.artifacts_bucket}/training-data/train.csv",
-            IMAGE,
-            f"modelDataUrl must be under s3://{NAMES.artifacts_bucket}/models/",
-        ),
-        (
-            f"s3://{NAMES.artifacts_bucket}-other/models/model.tar.gz",
-            IMAGE,
-            f"modelDataUrl must be under s3://{NAMES.artifacts_bucket}/models/",
-        ),
-        (
-            approved(1).model_data_url,
-            IMAGE.replace("eu-west-1", "us-east-1"),
-            "imageUri must be in the endpoint's region eu-west-1",
-        ),
-    ],
-)
-def test_model_the_endpoint_could_not_load_is_refused_at_synth(
-    model_data_url: str, image_uri: str, expected: str
-) -> None:
-    model = ApprovedModel(approved(1).model_package_arn, model_data_url, image_uri)
-    with pytest.raises(SettingsError) as caught:
-        _stack_for(model)
-    (line,) = caught.value.problems
-    assert line.startswith("APPROVED_MODEL_INFO: ")
-    assert expected in line
-
-
 def test_endpoint_stacks_live_in_the_build_region() -> None:
     with pytest.raises(ValueError, match="build region eu-west-1, not us-east-1"):
         EndpointStack(
@@ -425,10 +275,26 @@ def test_endpoint_stacks_live_in_the_build_region() -> None:
             governance=GOVERNANCE,
             names=NAMES,
             environment=PROD,
-            project_name="mlops",
+            network_parameters=PROD.endpoint.network_parameters("mlops"),
             approved_model=approved(1),
             stack_name="elsewhere",
         )
+
+
+# --- snapshots of the real thing -----------------------------------------------------------------------
+
+
+def test_approved_endpoint_snapshots(approved_synth: Synth, snapshot: SnapshotAssertion) -> None:
+    """The prod group's endpoint stacks once it approved a version (the example synth's are placeholders);
+    read a diff before accepting it (--snapshot-update)."""
+    json_snapshot = snapshot.use_extension(JSONSnapshotExtension)
+    prefix = "MlopsCicd/prod-deployment-group/"
+    names = sorted(n for n in approved_synth.stacks if n.startswith(prefix) and n.endswith("/Endpoint"))
+    assert len(names) == 3, names
+    for name in names:
+        template = approved_synth.stacks[name].template
+        assert "AWS::SageMaker::Endpoint" in {r["Type"] for r in template["Resources"].values()}
+        assert template == json_snapshot(name=name.replace("/", "."))
 
 
 # --- placeholder ---------------------------------------------------------------------------------------
@@ -551,7 +417,7 @@ def prod_endpoint(app: cdk.App) -> EndpointStack:
         governance=GOVERNANCE,
         names=NAMES,
         environment=PROD,
-        project_name="mlops",
+        network_parameters=PROD.endpoint.network_parameters("mlops"),
         approved_model=approved(3),
         stack_name="endpoint-prod",
     )

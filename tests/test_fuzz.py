@@ -24,26 +24,27 @@ import boto3
 import pytest
 
 from settings import (
+    APPROVED_MODEL_INFO_LIMIT,
     GROUPS_FILE_SIZE_LIMIT,
     PARAMETER_SIZE_LIMIT,
     PROBLEMS_SHOWN,
     TAGS_LIMIT,
     SettingsError,
     load_settings,
+    parse_approved_model,
 )
-from stages.endpoint import APPROVED_MODEL_INFO_LIMIT, parse_approved_model
 from tests.conftest import manifest_parameters, seedfarmer_environment
 
 # The approval trigger's moto set-up and event builders, shared with its own tests rather than copied.
-from tests.test_approval_trigger import (  # noqa: F401 - aws and aws_env are fixtures used by name
+from tests.lambda_harness import (  # noqa: F401 - the fixtures "aws" and "aws_env"
     INITIAL_VALUE,
     PARAMETER,
     SOURCE_HANDLER,
     FakeContext,
-    aws,
-    aws_env,
+    fake_aws_environment,
     load_handler,
     model_package_event,
+    moto_account,
     sns_event,
     sns_record,
 )

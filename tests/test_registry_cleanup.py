@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from tests.conftest import fake_aws_credentials, record_cloudformation_answers
-from tests.test_approval_trigger import load_handler
+from tests.lambda_harness import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "registry_cleanup" / "index.py"
 GROUP = "mlops-demo-models-dev-models"

@@ -16,9 +16,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from stages.functions import INLINE_CODE_LIMIT, inline_source
+from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
 from tests.conftest import fake_aws_credentials, record_cloudformation_answers
-from tests.test_approval_trigger import load_handler
+from tests.lambda_harness import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "scaling_registration" / "index.py"
 REGION = "eu-west-1"
@@ -363,6 +363,6 @@ def test_inline_code_over_the_limit_is_refused_at_synth(
 ) -> None:
     (tmp_path / "big").mkdir()
     (tmp_path / "big" / "index.py").write_text("#" * (INLINE_CODE_LIMIT + 1))
-    monkeypatch.setattr("stages.functions.FUNCTIONS", tmp_path)
+    monkeypatch.setattr("blocks.lambda_functions.FUNCTIONS", tmp_path)
     with pytest.raises(ValueError, match=r"functions/big/index.py has 4097 characters; .* at most 4096"):
         inline_source("big")

@@ -12,9 +12,9 @@ from aws_cdk.assertions import Match, Template
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from blocks.pipelines import pinned_cdk_tools
 from names import GroupNames
 from settings import CDK_TAG_KEYS, MODULE_TAG_KEYS, RESOURCE_TAG_LIMITS
-from stages.tooling import pinned_cdk_tools
 from tests.conftest import ROOT, TOOLING_ACCOUNT, Synth, SynthPool, group_details
 
 BUILD_VARIABLES = {

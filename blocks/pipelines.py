@@ -21,11 +21,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from blocks.governance import Governance, GovernedStack
+from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
+from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
 from settings import RepositorySettings
-from stages.governance import Governance, GovernedStack
-from stages.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
-from stages.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 
 PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
 EXACT_VERSION = re.compile(r"\d+\.\d+\.\d+")

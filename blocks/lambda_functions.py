@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -10,12 +11,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stages import FUNCTIONS, LOG_RETENTION
-from stages.nag import acknowledge, logical_id
+from blocks import LOG_RETENTION
+from blocks.nag import acknowledge, logical_id
 
 # CloudFormation's inline-code (ZipFile) limit when these stacks were designed; CloudFormation has since
 # lifted it (aws-cdk#20624), and it stays the budget for code that travels inside a template.
 INLINE_CODE_LIMIT = 4096
+
+FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
+"""The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""
 
 
 def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
@@ -9,7 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stages.governance import GovernedStack
+from blocks.governance import GovernedStack
 
 # Where CDK puts the one function per stack that empties buckets made with ``auto_delete_objects``.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -44,6 +46,26 @@ def customer_managed_key(
     )
 
 
+def _private_bucket(
+    scope: Construct, construct_id: str, *, bucket_name: str | None, retain: bool, **encryption_and_logs: Any
+) -> s3.Bucket:
+    """What every bucket of the module is: TLS-only, private, owner-enforced, versioned; kept or emptied."""
+    bucket = s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        enforce_ssl=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        versioned=True,
+        removal_policy=removal_policy(retain),
+        auto_delete_objects=not retain,
+        **encryption_and_logs,
+    )
+    _govern_auto_delete(bucket)
+    return bucket
+
+
 def access_logs_bucket(
     scope: Construct, construct_id: str, *, bucket_name: str | None = None, retain: bool = True
 ) -> s3.Bucket:
@@ -52,19 +74,9 @@ def access_logs_bucket(
     Any bucket of this account may deliver here: stacks of other stages cannot be named in advance.
     Not retained, it is emptied and deleted with its stack.
     """
-    bucket = s3.Bucket(
-        scope,
-        construct_id,
-        bucket_name=bucket_name,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=True,
-        removal_policy=removal_policy(retain),
-        auto_delete_objects=not retain,
+    bucket = _private_bucket(
+        scope, construct_id, bucket_name=bucket_name, retain=retain, encryption=s3.BucketEncryption.S3_MANAGED
     )
-    _govern_auto_delete(bucket)
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ThisAccountsBucketsDeliverLogs",
@@ -97,21 +109,14 @@ def encrypted_bucket(
 
     Not retained, it is emptied and deleted with its stack.
     """
-    bucket = s3.Bucket(
+    return _private_bucket(
         scope,
         construct_id,
         bucket_name=bucket_name,
+        retain=retain,
         encryption=s3.BucketEncryption.KMS,
         encryption_key=key,
         bucket_key_enabled=True,
-        enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        versioned=True,
         server_access_logs_bucket=access_logs,
         server_access_logs_prefix=logs_prefix,
-        removal_policy=removal_policy(retain),
-        auto_delete_objects=not retain,
     )
-    _govern_auto_delete(bucket)
-    return bucket
