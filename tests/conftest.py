@@ -512,7 +512,6 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
 
 MODEL_BUILD_REPO = ROOT / "examples" / "model-build-repo"
 MODEL_BUILD_REPO_PYTHON = MODEL_BUILD_REPO / ".venv" / "bin" / "python"
-SNAPSHOTS = ROOT / "tests" / "__snapshots__" / "test_stack"
 OFFLINE_AWS = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -558,62 +557,54 @@ def model_build_project_variables(template: Mapping[str, Any]) -> dict[str, str]
 
 
 class ModelBuildRepoRuns:
-    """The example model-build repository's own tests and pipeline definitions, run in its venv.
-
-    Started with the session beside the synths. The definitions use the variables of the README
-    example's model build projects as the snapshots hold them (test_stack keeps those equal to the synth).
-    """
+    """The example model-build repository's own tests (started with the session beside the synths) and
+    the pipelines it defines from given project variables, run in its venv."""
 
     def __init__(self) -> None:
-        self.contracts: dict[str, dict[str, str]] = {}
-        for path in sorted(SNAPSHOTS.glob("test_snapshots[[]MlopsCicd.*.ModelBuild].json")):
-            variables = model_build_project_variables(json.loads(path.read_text()))
-            assert variables, path
-            self.contracts[path.name.split(".")[1]] = variables
-        self._processes: dict[str, subprocess.Popen[str]] = {}
-        self._results: dict[str, subprocess.CompletedProcess[str]] = {}
+        self._tests: subprocess.Popen[str] | None = None
+        self._result: subprocess.CompletedProcess[str] | None = None
 
-    def start(self) -> None:
-        if self._processes:
-            return
+    def _run(self, command: list[str]) -> subprocess.Popen[str]:
         if not MODEL_BUILD_REPO_PYTHON.exists():
             pytest.fail(
                 f"{MODEL_BUILD_REPO_PYTHON} is missing: ./scripts/quickstart.sh makes the example's venv"
             )
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))} | OFFLINE_AWS
-        python = str(MODEL_BUILD_REPO_PYTHON)
-        commands = {
-            "tests": [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            "definitions": [python, "-c", PRINT_DEFINITIONS, json.dumps(list(self.contracts.values()))],
-        }
-        for name, command in commands.items():
-            process = subprocess.Popen(
-                command,
-                cwd=MODEL_BUILD_REPO,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            self._processes[name] = process
+        env = {k: v for k, v in STARTING_ENVIRONMENT.items() if not k.startswith("SAGEMAKER_")} | OFFLINE_AWS
+        return subprocess.Popen(
+            [str(MODEL_BUILD_REPO_PYTHON), *command],
+            cwd=MODEL_BUILD_REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
-    def result(self, name: str) -> subprocess.CompletedProcess[str]:
-        """``tests`` or ``definitions``, waited for on first use."""
-        if name not in self._results:
+    def start(self) -> None:
+        if self._tests is None:
+            self._tests = self._run(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+
+    def tests(self) -> subprocess.CompletedProcess[str]:
+        """Its test suite's outcome, waited for on first use."""
+        if self._result is None:
             self.start()
-            process = self._processes[name]
-            stdout, stderr = process.communicate()
-            self._results[name] = subprocess.CompletedProcess(
-                process.args, process.returncode, stdout, stderr
+            assert self._tests is not None
+            stdout, stderr = self._tests.communicate()
+            self._result = subprocess.CompletedProcess(
+                self._tests.args, self._tests.returncode, stdout, stderr
             )
-        return self._results[name]
+        return self._result
+
+    def definitions(self, contracts: list[dict[str, str]]) -> subprocess.CompletedProcess[str]:
+        """The pipeline definition it prints for each contract (a JSON list on standard output)."""
+        process = self._run(["-c", PRINT_DEFINITIONS, json.dumps(contracts)])
+        stdout, stderr = process.communicate()
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
     def close(self) -> None:
-        for process in self._processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.communicate()
+        if self._tests is not None and self._tests.poll() is None:
+            self._tests.kill()
+            self._tests.communicate()
 
 
 @pytest.fixture(scope="session")

@@ -42,21 +42,38 @@ from tests.lambda_harness import (  # noqa: F401 - the fixtures "aws" and "aws_e
 )
 
 
-@pytest.fixture(params=["source", "asset"])
-def handler_path(request: pytest.FixtureRequest, approved_synth: Synth) -> Path:
-    """The handler file under test: the source, and the copy Lambda runs (the asset the synth packaged).
-
-    Both depend on the shared synth, so the suite runs this module after its synths, as it should.
-    """
-    if request.param == "source":
-        return SOURCE_HANDLER
-    stack = approved_synth.stack("prod-deployment-group/ModelDeploy")
+def packaged_handler(synth: Synth) -> Path:
+    """The handler in the asset the synth packaged: the copy Lambda runs."""
+    stack = synth.stack("prod-deployment-group/ModelDeploy")
     assert stack.assets_file is not None
     files: dict[str, dict[str, dict[str, str]]] = json.loads(stack.assets_file.read_text())["files"]
     candidates = [stack.assets_file.parent / asset["source"]["path"] / "index.py" for asset in files.values()]
     handlers = [p for p in candidates if p.is_file() and "DEPLOY_PIPELINE_NAME" in p.read_text()]
     assert len(handlers) == 1, handlers
     return handlers[0]
+
+
+@pytest.fixture
+def handler_path(request: pytest.FixtureRequest) -> Path:
+    """The handler file under test: the source, or (``asset``, where a test asks) the packaged copy."""
+    if getattr(request, "param", "source") == "source":
+        return SOURCE_HANDLER
+    return packaged_handler(request.getfixturevalue("approved_synth"))
+
+
+def test_the_packaged_asset_is_the_source(approved_synth: Synth) -> None:
+    """Every file of the packaged function is its source byte for byte, so what the source's tests prove
+    holds for the copy Lambda runs; the first test below also runs from the copy itself."""
+    packaged = packaged_handler(approved_synth).parent
+    source = SOURCE_HANDLER.parent
+    names = sorted(p.relative_to(packaged).as_posix() for p in packaged.rglob("*") if p.is_file())
+    assert names == sorted(
+        p.relative_to(source).as_posix()
+        for p in source.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    for name in names:
+        assert (packaged / name).read_bytes() == (source / name).read_bytes(), name
 
 
 @pytest.fixture
@@ -116,6 +133,7 @@ def executions_keep_running(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PipelineExecution, "__init__", running)
 
 
+@pytest.mark.parametrize("handler_path", ["source", "asset"], indirect=True)
 def test_approved_event_records_model_and_starts_one_execution_with_it(
     trigger: ModuleType, caplog: pytest.LogCaptureFixture
 ) -> None:
