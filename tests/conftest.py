@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from moto import mock_aws
 
 from benchmarks.synth_benchmark import groups as benchmark_groups
 from names import GroupNames
@@ -700,6 +701,12 @@ def record_cloudformation_answers(
 
     monkeypatch.setattr(module.urllib.request, "urlopen", urlopen)
     return answers
+
+
+def offline_aws() -> Any:
+    """moto for one test, keeping boto3's default session (and the service models it has loaded):
+    re-reading them for every client was a third of each moto test's time."""
+    return mock_aws(config={"core": {"reset_boto3_session": False}})
 
 
 def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch, region: str) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
+
+from tests.conftest import offline_aws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SOURCE_HANDLER = REPO_ROOT / "functions" / "approval_trigger" / "index.py"
@@ -166,7 +167,7 @@ def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(name="aws")
 def moto_account(aws_env: None) -> Iterator[None]:
     """Moto with the parameter at its initial value and an existing deploy pipeline."""
-    with mock_aws():
+    with offline_aws():
         boto3.client("ssm").put_parameter(Name=PARAMETER, Value=INITIAL_VALUE, Type="String")
         role = boto3.client("iam").create_role(
             RoleName="codepipeline",

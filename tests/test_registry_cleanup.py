@@ -10,9 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
-from tests.conftest import fake_aws_credentials, record_cloudformation_answers
+from tests.conftest import fake_aws_credentials, offline_aws, record_cloudformation_answers
 from tests.lambda_harness import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "registry_cleanup" / "index.py"
@@ -53,7 +52,7 @@ def cfn_event(request_type: str, *, delete_versions: str = "true") -> dict[str, 
 def cleanup(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, list[str], list[dict[str, Any]]]]:
     """The handler under moto with three versions; deletions and CloudFormation answers recorded."""
     fake_aws_credentials(monkeypatch, REGION)
-    with mock_aws():
+    with offline_aws():
         sagemaker = boto3.client("sagemaker")
         sagemaker.create_model_package_group(ModelPackageGroupName=GROUP)
         for _ in range(3):

@@ -14,10 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
-from tests.conftest import fake_aws_credentials, record_cloudformation_answers
+from tests.conftest import fake_aws_credentials, offline_aws, record_cloudformation_answers
 from tests.lambda_harness import load_handler
 
 HANDLER = Path(__file__).resolve().parent.parent / "functions" / "scaling_registration" / "index.py"
@@ -93,7 +92,7 @@ class Scaling:
 @pytest.fixture
 def scaling(monkeypatch: pytest.MonkeyPatch) -> Iterator[Scaling]:
     fake_aws_credentials(monkeypatch, REGION)
-    with mock_aws():
+    with offline_aws():
         module = load_handler(HANDLER)
         status = ["UPDATE_IN_PROGRESS"]
         monkeypatch.setattr(module, "_stack_status", lambda stack_id: status[0])
