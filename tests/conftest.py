@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -328,13 +329,13 @@ class SynthPool:
                 self._jobs[name].set_exception(error)
 
     def start(self, extra: Mapping[str, Callable[[Path], object]] | None = None) -> None:
-        """Queue every synth now, the first (the longest) then ``extra`` then the rest; the tests that
-        need none run meanwhile."""
+        """Queue every synth and ``extra`` job now, in :data:`QUEUE_ORDER`; the tests that need none run
+        meanwhile."""
         if self._jobs:
             return
         self._extra = extra or {}
-        first, *rest = self._configurations
-        order = [first, *self._extra, *rest]
+        names = [*self._configurations, *self._extra]
+        order = sorted(names, key=lambda name: QUEUE_ORDER.index(name) if name in QUEUE_ORDER else len(names))
         self._jobs = {name: Future() for name in order}
         self._queue.extend(order)
         for _ in range(os.cpu_count() or 1):
@@ -496,9 +497,9 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             # Both repositories on GitHub through one CodeConnections connection.
             "github": seedfarmer_environment(manifest_parameters(GITHUB_MANIFEST)),
         },
-        # As seedfarmer's deployspec synthesizes (-c validate=true); cfn-lint checks every template anyway,
-        # and CDK's validation would add a third to each synth.
-        validated=frozenset({"example"}),
+        # As seedfarmer's deployspec synthesizes (-c validate=true), on the manifest a newcomer deploys
+        # first; cfn-lint checks every template anyway, and CDK's validation adds a third to a synth.
+        validated=frozenset({"manifest-one-account-trial"}),
         # Between them every kind of template: placeholders and real endpoints, long names, a second
         # region, a boundary, both repository hosts.
         linted=frozenset({"example", "long", "approved", "github"}),
@@ -618,22 +619,52 @@ def model_build_repo_runs() -> Iterator[ModelBuildRepoRuns]:
 # What a test may wait for: made in the background from the session's start.
 BACKGROUND_FIXTURES = frozenset(
     {"synth_pool", "example_synth", "long_names_synth", "approved_synth"}
-    | {"fifty_groups_synth", "github_synth", "model_build_repo_runs"}
+    | {"fifty_groups_synth", "github_synth", "three_accounts_synth", "model_build_repo_runs"}
 )
+# The background work in the order it is expected to be ready: the longest (fifty groups) takes one slot
+# from the start, the other makes the rest in this order; the modules that wait run in the same order.
+QUEUE_ORDER: tuple[str, ...] = ("fifty", "approved", "example", "manifest-three-accounts", "long", "github")
+QUEUE_ORDER += ("manifest-one-account-trial", "readme_run", "guide_run")
+READY_ORDER = (*QUEUE_ORDER[1:], "fifty")
+# What each fixture waits for (the pool itself: any synth, so the last).
+FIXTURE_WAITS_FOR = {
+    "approved_synth": "approved",
+    "example_synth": "example",
+    "model_build_repo_runs": "example",
+    "long_names_synth": "long",
+    "three_accounts_synth": "manifest-three-accounts",
+    "github_synth": "github",
+    "fifty_groups_synth": "fifty",
+    "synth_pool": "fifty",
+}
+
+
+def _waits_for(item: pytest.Function) -> int:
+    """0 for a test that waits for no background work, else 1 + the place of the last it waits for in
+    READY_ORDER. The pool itself counts only as a test's own argument: every synth fixture needs it."""
+    arguments = set(inspect.signature(item.function).parameters)
+    works = [
+        FIXTURE_WAITS_FOR.get(fixture, fixture)
+        for fixture in item.fixturenames
+        if fixture != "synth_pool" or fixture in arguments
+    ]
+    return max((READY_ORDER.index(work) + 1 for work in works if work in READY_ORDER), default=0)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Modules that wait for background work run last, so the others run while it is made.
+    """Modules that wait for background work run last, so the others run while it is made, each when
+    what it waits for is expected to be ready.
 
     Whole modules move, in their own order, so module-scoped fixtures are still made once.
     """
-    waiting = {
-        item.module.__name__
-        for item in items
-        if isinstance(item, pytest.Function)
-        and (BACKGROUND_FIXTURES | set(BACKGROUND_JOBS)) & set(item.fixturenames)
-    }
-    items.sort(key=lambda item: isinstance(item, pytest.Function) and item.module.__name__ in waiting)
+    ready: dict[str, int] = {}
+    for item in items:
+        if isinstance(item, pytest.Function):
+            module = item.module.__name__
+            ready[module] = max(ready.get(module, 0), _waits_for(item))
+    items.sort(
+        key=lambda item: ready.get(item.module.__name__, 0) if isinstance(item, pytest.Function) else 0
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -671,6 +702,11 @@ def fifty_groups_synth(synth_pool: SynthPool) -> Synth:
 @pytest.fixture(scope="session")
 def github_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("github")
+
+
+@pytest.fixture(scope="session")
+def three_accounts_synth(synth_pool: SynthPool) -> Synth:
+    return synth_pool.get("manifest-three-accounts")
 
 
 # --- custom resource handlers ----------------------------------------------------------------------------

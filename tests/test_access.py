@@ -30,7 +30,6 @@ from tests.conftest import (
     TOOLING_REGION,
     StackArtifact,
     Synth,
-    SynthPool,
     approved_model_environment,
     clean_environment,
 )
@@ -730,8 +729,8 @@ def test_the_module_role_starts_the_infra_pipeline(world: World, approved_synth:
 
 
 @pytest.fixture(scope="module")
-def capture_world(synth_pool: SynthPool) -> tuple[World, Synth]:
-    synth = synth_pool.get("manifest-three-accounts")
+def capture_world(three_accounts_synth: Synth) -> tuple[World, Synth]:
+    synth = three_accounts_synth
     boundary = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     # The user's own boundary (permissions-boundary-name): assumed to allow what the module needs (README).
     world = World(
