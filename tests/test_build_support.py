@@ -1,48 +1,25 @@
-"""The build-support stack in-process: what a change of environment type does to the data it keeps."""
+"""The build-support stack: what a change of environment type does to the data it keeps."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
 
-from blocks.governance import Governance
-from names import GroupNames
-from stages.build_support import BuildSupportStack, EndpointReader
-
-ROOT = Path(__file__).resolve().parent.parent
-CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
-NAMES = GroupNames(
-    prefix="mlops-demo-models-cicd-fraud", build_account="222222222222", build_region="eu-west-1"
-)
-GOVERNANCE = Governance(tags={}, tooling_account="111111111111")
-
-
-def _template(*, retain: bool) -> dict[str, Any]:
-    app = cdk.App(context=CONTEXT)
-    stack = BuildSupportStack(
-        app,
-        "BuildSupport",
-        env=cdk.Environment(account=NAMES.build_account, region=NAMES.build_region),
-        governance=GOVERNANCE,
-        names=NAMES,
-        tooling_region="us-east-1",
-        endpoint_readers=[
-            EndpointReader(account="333333333333", role_name=NAMES.endpoint_execution_role("prod"))
-        ],
-        retain=retain,
-        stack_name="build-support",
-    )
-    template: dict[str, Any] = app.synth().get_stack_by_name(stack.stack_name).template
-    return template
+from tests.conftest import Synth
 
 
 @pytest.fixture(scope="module")
-def dev_then_preprod() -> tuple[dict[str, Any], dict[str, Any]]:
-    return _template(retain=False), _template(retain=True)
+def dev_then_preprod(example_synth: Synth) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The README example's two build-support stacks: its groups train in a dev and a preprod account.
+
+    Logical ids do not depend on the group, so the two are what one group's stack becomes when its build
+    environment turns from dev into preprod.
+    """
+    return (
+        example_synth.stack("experimenation-deployment-group/BuildSupport").template,
+        example_synth.stack("prod-deployment-group/BuildSupport").template,
+    )
 
 
 def test_turning_dev_into_preprod_deletes_nothing(
