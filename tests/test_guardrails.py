@@ -1,5 +1,5 @@
-"""stages/guardrails.py in small in-process stacks: a prod endpoint rolled out by canary and rolled back by
-its alarms, a serverless one, and cdk-nag and cfn-lint over both."""
+"""stages/endpoint_guardrails.py in small in-process stacks: a prod endpoint rolled out by canary and
+rolled back by its alarms, a serverless one, and cdk-nag and cfn-lint over both."""
 
 from __future__ import annotations
 
@@ -17,17 +17,16 @@ from aws_cdk.assertions import Match, Template
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 
-from rollout import (
+from settings.rollout import (
     AlarmSettings,
     Capacity,
     RolloutMode,
-    RolloutPlan,
     RolloutSettings,
     ServerlessSettings,
-    resolve_endpoint_rollout,
 )
+from settings.rollout_plan import RolloutPlan, resolve_endpoint_rollout
 from stages.endpoint import VARIANT_NAME as ENDPOINT_VARIANT_NAME
-from stages.guardrails import (
+from stages.endpoint_guardrails import (
     VARIANT_NAME,
     RollbackAlarms,
     deployment_config,

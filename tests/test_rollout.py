@@ -1,5 +1,5 @@
-"""rollout.py: every field good and bad, SageMaker's limits at their edges, the defaults per environment type,
-and the error lines settings.py makes of them."""
+"""settings/rollout*.py: every field good and bad, SageMaker's limits at their edges, the defaults per
+environment type, and the error lines settings.errors makes of them."""
 
 from __future__ import annotations
 
@@ -9,24 +9,24 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
-import settings
-from rollout import (
+from settings.errors import validation_problems
+from settings.inputs import Input
+from settings.rollout import (
     DEFAULT_WAIT_SECONDS,
     EXECUTION_MARGIN_SECONDS,
     MAX_EXECUTION_SECONDS,
     PROD_BAKE_SECONDS,
-    SERVERLESS_REGIONS,
     AlarmSettings,
     Capacity,
-    Problem,
     RolloutMode,
-    RolloutPlan,
     RolloutSettings,
     ServerlessSettings,
-    _Input,
-    endpoint_rollout_problems,
+)
+from settings.rollout_plan import RolloutPlan, endpoint_rollout_problems, resolve_endpoint_rollout
+from settings.rollout_problems import (
+    SERVERLESS_REGIONS,
+    Problem,
     raise_problems,
-    resolve_endpoint_rollout,
     serverless_region_problems,
 )
 
@@ -37,11 +37,6 @@ def errors(model: type[BaseModel], value: dict[str, Any]) -> list[tuple[tuple[An
     with pytest.raises(ValidationError) as raised:
         model.model_validate(value)
     return [(tuple(e["loc"]), e["msg"]) for e in raised.value.errors()]
-
-
-def test_input_config_is_settings_input_config() -> None:
-    """Mirrored to avoid an import cycle once settings.py declares these fields; it must not drift."""
-    assert _Input.model_config == settings._Input.model_config
 
 
 # --- rollout fields --------------------------------------------------------------------------------------
@@ -521,10 +516,10 @@ def test_instance_endpoints_ignore_the_serverless_rules() -> None:
     assert plan("dev", region="eu-south-2", vpc=True, network_isolation=True, data_capture_percentage=50)
 
 
-# --- the error lines settings.py makes of these ------------------------------------------------------------
+# --- the error lines settings.errors makes of these ------------------------------------------------------
 
 
-class _Endpoint(_Input):
+class _Endpoint(Input):
     """An endpoint with these fields, as settings.EndpointSettings will declare them."""
 
     initial_instance_count: int = 1
@@ -533,7 +528,7 @@ class _Endpoint(_Input):
     serverless: ServerlessSettings | None = None
 
 
-class _Environment(_Input):
+class _Environment(Input):
     type: str
     endpoint: _Endpoint = _Endpoint()
 
@@ -553,7 +548,7 @@ class _Environment(_Input):
         return self
 
 
-class _Group(_Input):
+class _Group(Input):
     region: str = REGION
     deploy_environments: tuple[_Environment, ...] = ()
 
@@ -578,7 +573,7 @@ ENVIRONMENTS = "deployment-groups[0].deployEnvironments"
 def lines(document: dict[str, Any]) -> list[str]:
     with pytest.raises(ValidationError) as raised:
         _Parameters.model_validate(document)
-    return settings._problems(
+    return validation_problems(
         raised.value, lambda field: field.replace("_", "-"), lambda field: "", frozenset()
     )
 

@@ -4,7 +4,7 @@ The endpoint stack creates :class:`RollbackAlarms` beside its endpoint config, g
 :func:`deployment_config` (blue/green traffic shifting, a bake, the alarms as auto-rollback alarms), lets its
 model's execution role read those alarms (:func:`describe_alarms_statement`) and, for a serverless endpoint,
 uses :func:`serverless_variant` instead of an instance variant. The rollout itself is resolved and checked
-in ``rollout.py``; nothing here reads settings.
+in :mod:`settings.rollout_plan`; nothing here reads settings.
 
 Watching the new fleet only. SageMaker publishes the endpoint's invocation metrics with an
 ``EndpointConfigName`` dimension too, once the new fleet takes traffic ("Auto-Rollback Configuration and
@@ -28,7 +28,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from rollout import MAX_ROLLBACK_ALARMS, Capacity, RolloutMode, RolloutPlan
+from settings.rollout import MAX_ROLLBACK_ALARMS, Capacity, RolloutMode
+from settings.rollout_plan import RolloutPlan
 
 VARIANT_NAME = "AllTraffic"
 """The same as ``stages.endpoint.VARIANT_NAME``: blue/green needs one variant name across configs."""
@@ -151,8 +152,8 @@ def deployment_config(
 ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
     """``AWS::SageMaker::Endpoint``'s DeploymentConfig: the resolved rollout, rolled back by ``alarm_names``.
 
-    ``alarm_names`` are the module's alarms then the user's, at most ``MAX_ROLLBACK_ALARMS`` (rollout.py
-    checks the user's count).
+    ``alarm_names`` are the module's alarms then the user's, at most ``MAX_ROLLBACK_ALARMS``
+    (:mod:`settings.rollout` checks the user's count).
     """
     if not 1 <= len(alarm_names) <= MAX_ROLLBACK_ALARMS or len(set(alarm_names)) != len(alarm_names):
         raise ValueError(f"1-{MAX_ROLLBACK_ALARMS} distinct rollback alarm names, got {list(alarm_names)}")
@@ -203,8 +204,9 @@ def serverless_variant(
 
     Its model takes no ``VpcConfig`` and no network isolation, its endpoint config no ``DataCaptureConfig``
     (SageMaker Developer Guide, "Deploy models with Amazon SageMaker Serverless Inference", feature
-    exclusions; rollout.py refuses the settings) and no ``KmsKeyId``, which encrypts "the storage volume
-    attached to the ML compute instance" (CreateEndpointConfig API reference) that serverless lacks.
+    exclusions; :mod:`settings.rollout_problems` refuses the settings) and no ``KmsKeyId``, which encrypts
+    "the storage volume attached to the ML compute instance" (CreateEndpointConfig API reference), which
+    serverless lacks.
     """
     return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
         variant_name=VARIANT_NAME,
