@@ -11,7 +11,9 @@ import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import NotRequired, TypedDict, Unpack
+from typing import TYPE_CHECKING, NotRequired, TypedDict, Unpack
+
+from pydantic.alias_generators import to_camel
 
 from settings.rollout import (
     DEFAULT_WAIT_SECONDS,
@@ -30,6 +32,9 @@ from settings.rollout import (
     ServerlessSettings,
 )
 from settings.rollout_problems import Problem, raise_problems, serverless_problems
+
+if TYPE_CHECKING:  # settings.models declares the endpoint with this module's types
+    from settings.models import EndpointSettings
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,23 @@ class EndpointFacts(TypedDict):
     vpc: NotRequired[bool]
     network_isolation: NotRequired[bool]
     data_capture_percentage: NotRequired[int]
+
+
+def endpoint_facts(endpoint: EndpointSettings, environment_type: str) -> EndpointFacts:
+    """What the rollout is checked against: the rest of the endpoint, as the user wrote it."""
+    given = endpoint.model_fields_set
+    return EndpointFacts(
+        environment_type=environment_type,
+        instance_count=endpoint.initial_instance_count,
+        minimum_instances=endpoint.auto_scaling.min_capacity if endpoint.auto_scaling else None,
+        rollout=endpoint.rollout,
+        alarms=endpoint.alarms,
+        serverless=endpoint.serverless,
+        fields_set={to_camel(field) for field in given},
+        vpc=endpoint.vpc and "vpc" in given,
+        network_isolation=endpoint.network_isolation and "network_isolation" in given,
+        data_capture_percentage=endpoint.data_capture_percentage,
+    )
 
 
 def resolve_endpoint_rollout(

@@ -1,16 +1,13 @@
 """settings/rollout*.py: every field good and bad, SageMaker's limits at their edges, the defaults per
-environment type, and the error lines settings.errors makes of them."""
+environment type, and where each problem is located."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field, ValidationError, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, ValidationError
 
-from settings.errors import validation_problems
-from settings.inputs import Input
 from settings.rollout import (
     DEFAULT_WAIT_SECONDS,
     EXECUTION_MARGIN_SECONDS,
@@ -26,7 +23,6 @@ from settings.rollout_plan import RolloutPlan, endpoint_rollout_problems, resolv
 from settings.rollout_problems import (
     SERVERLESS_REGIONS,
     Problem,
-    raise_problems,
     serverless_region_problems,
 )
 
@@ -516,106 +512,7 @@ def test_instance_endpoints_ignore_the_serverless_rules() -> None:
     assert plan("dev", region="eu-south-2", vpc=True, network_isolation=True, data_capture_percentage=50)
 
 
-# --- the error lines settings.errors makes of these ------------------------------------------------------
-
-
-class _Endpoint(Input):
-    """An endpoint with these fields, as settings.EndpointSettings will declare them."""
-
-    initial_instance_count: int = 1
-    rollout: RolloutSettings | None = None
-    alarms: AlarmSettings = AlarmSettings()
-    serverless: ServerlessSettings | None = None
-
-
-class _Environment(Input):
-    type: str
-    endpoint: _Endpoint = _Endpoint()
-
-    @model_validator(mode="after")
-    def _rollout(self) -> _Environment:
-        endpoint = self.endpoint
-        resolve_endpoint_rollout(
-            environment_type=self.type,
-            instance_count=endpoint.initial_instance_count,
-            minimum_instances=None,
-            rollout=endpoint.rollout,
-            alarms=endpoint.alarms,
-            serverless=endpoint.serverless,
-            fields_set={to_camel(field) for field in endpoint.model_fields_set},
-            prefix=("endpoint",),
-        )
-        return self
-
-
-class _Group(Input):
-    region: str = REGION
-    deploy_environments: tuple[_Environment, ...] = ()
-
-    @model_validator(mode="after")
-    def _serverless_regions(self) -> _Group:
-        serverless_at = [
-            ("deployEnvironments", index, "endpoint")
-            for index, environment in enumerate(self.deploy_environments)
-            if environment.endpoint.serverless is not None
-        ]
-        raise_problems(serverless_region_problems(self.region, serverless_at))
-        return self
-
-
-class _Parameters(BaseModel):
-    deployment_groups: tuple[_Group, ...] = Field()
-
-
-ENVIRONMENTS = "deployment-groups[0].deployEnvironments"
-
-
-def lines(document: dict[str, Any]) -> list[str]:
-    with pytest.raises(ValidationError) as raised:
-        _Parameters.model_validate(document)
-    return validation_problems(
-        raised.value, lambda field: field.replace("_", "-"), lambda field: "", frozenset()
-    )
-
-
-def test_error_lines_name_the_users_path_and_spelling() -> None:
-    environments = [
-        {"type": "dev"},
-        {"type": "prod", "endpoint": {"initialInstanceCount": 3, "rollout": {"canarySize": 2}}},
-        {"type": "dev", "endpoint": {"rollout": {"bakeSeconds": 3601}, "alarms": {"latencyThresholdMs": 0}}},
-        {"type": "dev", "endpoint": {"initialInstanceCount": 2, "serverless": {"memorySizeInMB": 1000}}},
-    ]
-    assert lines({"deployment_groups": [{"deployEnvironments": environments}]}) == [
-        f"{ENVIRONMENTS}[1].endpoint.rollout.canarySize: 2 instances is 67% of the "
-        "variant's 3 instances (initialInstanceCount); SageMaker allows a canary of at most 50%, got 2",
-        f"{ENVIRONMENTS}[2].endpoint.rollout.bakeSeconds: must be at most 3600, got 3601",
-        f"{ENVIRONMENTS}[2].endpoint.alarms.latencyThresholdMs: must be at least 1, got 0",
-        f"{ENVIRONMENTS}[3].endpoint.serverless.memorySizeInMB: must be one of 1024, "
-        "2048, 3072, 4096, 5120, 6144 (MB), got 1000",
-    ]
-
-
-def test_error_lines_for_serverless_exclusions_and_alarm_names() -> None:
-    environments = [
-        {"type": "dev", "endpoint": {"initialInstanceCount": 2, "serverless": {}}},
-        {"type": "prod", "endpoint": {"alarms": {"extraAlarmNames": ["ok", " bad"]}}},
-    ]
-    assert lines({"deployment_groups": [{"deployEnvironments": environments}]}) == [
-        f"{ENVIRONMENTS}[0].endpoint.initialInstanceCount: is for instance endpoints, "
-        "not with serverless: SageMaker picks the compute of a serverless endpoint (CPU only, no GPU) from "
-        "serverless.memorySizeInMB and scales it by serverless.maxConcurrency",
-        f"{ENVIRONMENTS}[1].endpoint.alarms.extraAlarmNames[1]: must not start or end "
-        "with spaces, got ' bad'",
-    ]
-
-
-def test_error_lines_for_a_region_without_serverless() -> None:
-    environments = [{"type": "dev", "endpoint": {"serverless": {}}}, {"type": "prod"}]
-    (line,) = lines({"deployment_groups": [{"region": "mx-central-1", "deployEnvironments": environments}]})
-    assert line.startswith(
-        f"{ENVIRONMENTS}[0].endpoint.serverless: SageMaker Serverless Inference is not offered in "
-        "mx-central-1, the group's build region (offered in: af-south-1, "
-    )
+# --- several endpoints at once (the loader's lines: tests/test_settings_rollout.py) ---------------------
 
 
 def test_problems_of_several_endpoints_are_returned_located() -> None:
