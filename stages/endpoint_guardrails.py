@@ -32,7 +32,8 @@ from settings.rollout import MAX_ROLLBACK_ALARMS, Capacity, RolloutMode
 from settings.rollout_plan import RolloutPlan
 
 VARIANT_NAME = "AllTraffic"
-"""The same as ``stages.endpoint.VARIANT_NAME``: blue/green needs one variant name across configs."""
+"""The endpoint's one production variant, whatever its instance type or serverless: blue/green needs the same
+variant name in the old and the new config (see ``stages/endpoint.py``)."""
 NAMESPACE = "AWS/SageMaker"
 PERIOD = cdk.Duration.minutes(1)
 """Invocation metrics are published per minute ("Amazon SageMaker AI metrics in Amazon CloudWatch")."""
