@@ -109,7 +109,9 @@ class EndpointStack(GovernedStack):
             raise ValueError(
                 f"an endpoint stack belongs in the build region {names.build_region}, not {env.region}"
             )
-        self.endpoint_name = names.endpoint(environment.name)
+        self.endpoint_name = names.endpoint(
+            environment.name, serverless=environment.endpoint.serverless is not None
+        )
         if approved_model is None:
             # Never deployed: the deploy pipeline stops before this stage until a version is approved.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
