@@ -113,10 +113,7 @@ class RollbackAlarms(Construct):
         Without the dependency CloudFormation would update both at once, after the new config: SageMaker
         could read an alarm still watching the old config, or, on creation, one not there yet.
         """
-        for alarm in (self.server_errors, self.model_latency):
-            resource = alarm.node.default_child
-            assert isinstance(resource, cdk.CfnResource)
-            endpoint.add_dependency(resource)
+        endpoint.node.add_dependency(self.server_errors, self.model_latency)
 
     def _alarm(
         self,
