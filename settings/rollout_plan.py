@@ -49,7 +49,7 @@ class RolloutPlan:
     bake_seconds: int
     maximum_execution_seconds: int
     alarm_names: tuple[str, ...]
-    """The user's extra alarms; ``stages.guardrails`` puts the module's own before them."""
+    """The user's extra alarms; ``stages.endpoint`` puts the module's own before them."""
 
 
 class EndpointFacts(TypedDict):
