@@ -179,10 +179,14 @@ class GroupNames:
     def failed_approvals_queue(self) -> str:
         return self._name("approvals-failed", SQS_QUEUE)
 
-    def endpoint(self, environment_name: str) -> str:
+    def endpoint(self, environment_name: str, *, serverless: bool = False) -> str:
         """One SageMaker endpoint per group and environment, named the same for every model version.
 
         Callers invoke it by this name, so it never carries a model or settings hash. The environment
         name is kept whole (shortened with a hash only past 24 characters); the prefix gives way first.
+        A serverless endpoint ends in ``--serverless`` (no environment name has a double hyphen): SageMaker
+        cannot turn an instance endpoint into a serverless one in place, so switching creates a new one.
         """
-        return self._name(bounded(environment_name, 24, lowercase=True), SAGEMAKER_NAME, lowercase=True)
+        suffix = "--serverless" if serverless else ""
+        environment = bounded(environment_name, 24, lowercase=True)
+        return self._name(f"{environment}{suffix}", SAGEMAKER_NAME, lowercase=True)

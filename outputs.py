@@ -37,7 +37,10 @@ def group_detail(plan: GroupPlan) -> dict[str, object]:
         "ModelBuildPipelineName": names.model_build_pipeline,
         "ModelDeployPipelineName": names.model_deploy_pipeline,
         "ApprovedModelParameterName": names.approved_model_parameter,
-        "Endpoints": {target.name: names.endpoint(target.name) for target in plan.targets},
+        "Endpoints": {
+            target.name: names.endpoint(target.name, serverless=target.endpoint.serverless is not None)
+            for target in plan.targets
+        },
         "ModelPackageGroupName": names.model_package_group,
         "ArtifactsBucketName": names.artifacts_bucket,
         "ApprovalTopicArn": (

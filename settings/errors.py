@@ -22,6 +22,7 @@ from settings.models import (
     ModuleParameters,
 )
 from settings.repositories import InfraRepositorySettings
+from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
 from settings.variables import MAP_PARAMETERS, parameter_name
 
 PROBLEMS_SHOWN = 25
@@ -96,10 +97,13 @@ def _places_of_keys() -> dict[str, list[str]]:
         (DeployEnvironmentSettings, "deployEnvironments[i]"),
         (EndpointSettings, "endpoint"),
         (AutoScalingSettings, "endpoint.autoScaling"),
+        (RolloutSettings, "endpoint.rollout"),
+        (AlarmSettings, "endpoint.alarms"),
+        (ServerlessSettings, "endpoint.serverless"),
     ]
     for model, place in models:
-        for field in model.model_fields:
-            key = parameter_name(field) if model is ModuleParameters else to_camel(field)
+        for field, info in model.model_fields.items():
+            key = parameter_name(field) if model is ModuleParameters else info.alias or to_camel(field)
             places.setdefault(key, []).append(place)
     return places
 

@@ -30,6 +30,9 @@ from settings.fields import (
 )
 from settings.inputs import Input
 from settings.repositories import InfraRepositorySettings, RepositorySettings
+from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
+from settings.rollout_plan import RolloutPlan, endpoint_facts, resolve_endpoint_rollout
+from settings.rollout_problems import raise_problems, serverless_region_problems
 
 DEV_DATA_CAPTURE_EXPIRY_DAYS = 30
 """How long an environment that keeps no data keeps captured requests, unless it says otherwise."""
@@ -109,6 +112,15 @@ class EndpointSettings(Input):
     security_group_id_parameter: SsmParameterName | None = Field(
         None, description="SSM parameter holding the security group id; default /<project>/vpc/sg/id."
     )
+    rollout: RolloutSettings | None = Field(
+        None, description="How an approved version replaces the running one; defaults per environment type."
+    )
+    alarms: AlarmSettings = Field(
+        AlarmSettings(), description="The rollback alarms' thresholds, and up to 8 alarms of your own."
+    )
+    serverless: ServerlessSettings | None = Field(
+        None, description="Serve on SageMaker Serverless Inference instead of instances (for dev)."
+    )
 
     def network_parameters(self, project_name: str) -> tuple[str, str]:
         """The SSM parameters holding the endpoint's subnet ids and security group id.
@@ -131,6 +143,17 @@ class DeployEnvironmentSettings(Input):
     require_approval: StrictBool | None = Field(
         None, description="A manual approval before deploying here; unless given, for prod only."
     )
+
+    @model_validator(mode="after")
+    def _rollout_fits_endpoint(self) -> DeployEnvironmentSettings:
+        resolve_endpoint_rollout(prefix=("endpoint",), **endpoint_facts(self.endpoint, self.type.value))
+        return self
+
+    def rollout_plan(self, region: str) -> RolloutPlan:
+        """The endpoint's rollout in ``region``, every default resolved (validated already: never raises)."""
+        facts = endpoint_facts(self.endpoint, self.type.value)
+        facts["region"] = region
+        return resolve_endpoint_rollout(**facts)
 
     @property
     def needs_approval(self) -> bool:
@@ -181,6 +204,16 @@ class DeploymentGroupSettings(Input):
             raise ValueError(
                 f"environment names must be unique within a group (ignoring case), repeated: {repeated}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _serverless_offered(self) -> DeploymentGroupSettings:
+        environments = [
+            (("buildEnvironment",), self.build_environment),
+            *((("deployEnvironments", i), env) for i, env in enumerate(self.deploy_environments)),
+        ]
+        serverless_at = [(*where, "endpoint") for where, env in environments if env.endpoint.serverless]
+        raise_problems(serverless_region_problems(self.build_environment.region, serverless_at))
         return self
 
 

@@ -40,6 +40,13 @@ from blocks.governance import Governance, GovernedStack
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import GroupNames
 from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
+from stages.endpoint_guardrails import (
+    VARIANT_NAME,
+    RollbackAlarms,
+    deployment_config,
+    rollback_alarm_names,
+    serverless_variant,
+)
 from stages.endpoint_network import endpoint_network
 from stages.endpoint_role import DATA_CAPTURE_PREFIX, endpoint_execution_role
 from stages.endpoint_scaling import VariantScaling
@@ -73,10 +80,6 @@ def nvme_instance(instance_type: str) -> bool:
     return match.group(1) in NVME_FAMILIES
 
 
-VARIANT_NAME = "AllTraffic"
-"""The endpoint's one production variant, whatever its instance type (see the module doc)."""
-
-
 class EndpointStack(GovernedStack):
     """One group's endpoint in one deploy (or the build) account, in the build region."""
 
@@ -106,12 +109,17 @@ class EndpointStack(GovernedStack):
             raise ValueError(
                 f"an endpoint stack belongs in the build region {names.build_region}, not {env.region}"
             )
-        self.endpoint_name = names.endpoint(environment.name)
+        self.endpoint_name = names.endpoint(
+            environment.name, serverless=environment.endpoint.serverless is not None
+        )
         if approved_model is None:
             # Never deployed: the deploy pipeline stops before this stage until a version is approved.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
             return
         settings = environment.endpoint
+        serverless = settings.serverless
+        rollout = environment.rollout_plan(names.build_region)
+        alarm_names = (*rollback_alarm_names(self.endpoint_name), *rollout.alarm_names)
         network = (
             endpoint_network(
                 self,
@@ -119,11 +127,11 @@ class EndpointStack(GovernedStack):
                 security_group_parameter=network_parameters[1],
                 where=f"{environment.name} endpoint",
             )
-            if settings.vpc
+            if settings.vpc and serverless is None
             else None
         )
 
-        volume_key = not nvme_instance(settings.instance_type)
+        volume_key = serverless is None and not nvme_instance(settings.instance_type)
         capture = settings.data_capture_percentage > 0
         key = (
             customer_managed_key(
@@ -143,6 +151,7 @@ class EndpointStack(GovernedStack):
             network=network,
             capture_bucket=capture_bucket,
             key=key,
+            alarm_names=alarm_names,
         )
         model = sagemaker.CfnModel(
             self,
@@ -163,7 +172,7 @@ class EndpointStack(GovernedStack):
             # The container makes no outbound call; SageMaker still fetches the artifact and image with the
             # execution role, and VpcConfig still applies (SageMaker Developer Guide, "Run Training and
             # Inference Containers in Internet-Free Mode").
-            enable_network_isolation=settings.network_isolation,
+            enable_network_isolation=settings.network_isolation and serverless is None,
         )
 
         endpoint_config = sagemaker.CfnEndpointConfig(
@@ -171,7 +180,14 @@ class EndpointStack(GovernedStack):
             "EndpointConfig",
             kms_key_id=key.key_arn if key and volume_key else None,
             production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                serverless_variant(
+                    model_name=model.attr_model_name,
+                    memory_size_in_mb=serverless.memory_size_in_mb,
+                    max_concurrency=serverless.max_concurrency,
+                    provisioned_concurrency=serverless.provisioned_concurrency,
+                )
+                if serverless
+                else sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT_NAME,
                     model_name=model.attr_model_name,
                     instance_type=settings.instance_type,
@@ -184,6 +200,16 @@ class EndpointStack(GovernedStack):
                 if capture_bucket and key
                 else None
             ),
+        )
+        alarms = RollbackAlarms(
+            self,
+            "RollbackAlarms",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=endpoint_config.attr_endpoint_config_name,
+            server_error_percent=settings.alarms.server_error_percent,
+            latency_statistic=settings.alarms.latency_statistic,
+            latency_threshold_ms=settings.alarms.latency_threshold_ms,
+            evaluation_periods=settings.alarms.evaluation_periods,
         )
         scaled = settings.auto_scaling is not None
         scaling = VariantScaling(
@@ -208,7 +234,9 @@ class EndpointStack(GovernedStack):
                 if scaled
                 else None
             ),
+            deployment_config=deployment_config(rollout=rollout, alarm_names=alarm_names),
         )
+        alarms.watch(endpoint)
         scaling.around(endpoint)
         cdk.CfnOutput(
             self, "EndpointName", value=endpoint.attr_endpoint_name, description="SageMaker endpoint"

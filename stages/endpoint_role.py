@@ -10,6 +10,7 @@ from aws_cdk import aws_s3 as s3
 from blocks.nag import acknowledge, logical_id
 from names import MODEL_ARTIFACTS_PREFIX, GroupNames
 from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
+from stages.endpoint_guardrails import describe_alarms_statement
 from stages.endpoint_network import EndpointNetwork
 
 DATA_CAPTURE_PREFIX = "data-capture"
@@ -26,8 +27,12 @@ def endpoint_execution_role(
     network: EndpointNetwork | None,
     capture_bucket: s3.IBucket | None,
     key: kms.IKey | None,
+    alarm_names: tuple[str, ...],
 ) -> iam.Role:
-    """What SageMaker does as the model: read its artefact, pull its image, log, and join the VPC."""
+    """What SageMaker does as the model: read its artefact, pull its image, log, join the VPC.
+
+    And read the endpoint's rollback alarms (``alarm_names``), which SageMaker does as this role.
+    """
     partition, region, account = stack.partition, stack.region, stack.account
     build = f"{names.build_region}:{names.build_account}"
     artifacts = f"arn:{partition}:s3:::{names.artifacts_bucket}/{MODEL_ARTIFACTS_PREFIX}"
@@ -79,6 +84,9 @@ def endpoint_execution_role(
             actions=["cloudwatch:PutMetricData"],
             resources=["*"],
             conditions={"StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}},
+        ),
+        describe_alarms_statement(
+            partition=partition, region=region, account=account, alarm_names=alarm_names
         ),
     ]
     findings: dict[str, str] = {

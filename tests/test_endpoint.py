@@ -30,7 +30,8 @@ from settings import (
     EnvironmentType,
     SettingsError,
 )
-from stages.endpoint import NVME_FAMILIES, VARIANT_NAME, EndpointStack, nvme_instance
+from stages.endpoint import NVME_FAMILIES, EndpointStack, nvme_instance
+from stages.endpoint_guardrails import VARIANT_NAME
 from tests.conftest import Synth, endpoint_network_ids, ssm_lookup_key
 
 ROOT = Path(__file__).resolve().parent.parent

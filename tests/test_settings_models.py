@@ -19,6 +19,7 @@ from settings import (
     InfraRepositorySettings,
     ModuleParameters,
 )
+from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
 from settings.variables import parameter_name
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -29,6 +30,9 @@ TABLE_ROWS: list[tuple[type[BaseModel], str]] = [
     (DeploymentGroupSettings, "…[i].{}"),
     (BuildEnvironmentSettings, "…[i].buildEnvironment.{}"),
     (EndpointSettings, "endpoint.{}"),
+    (RolloutSettings, "endpoint.rollout.{}"),
+    (AlarmSettings, "endpoint.alarms.{}"),
+    (ServerlessSettings, "endpoint.serverless.{}"),
 ]
 # Fields of every environment: the README lists them once, in a table of their own.
 ENVIRONMENT_FIELDS = ("requireApproval", "endpoint")
@@ -51,8 +55,8 @@ def model_rows() -> dict[str, tuple[type[BaseModel], str]]:
     """Every field a user can set, named as its README row names it."""
     rows = {}
     for model, pattern in TABLE_ROWS:
-        for field in model.model_fields:
-            key = parameter_name(field) if model is ModuleParameters else to_camel(field)
+        for field, info in model.model_fields.items():
+            key = parameter_name(field) if model is ModuleParameters else info.alias or to_camel(field)
             if model is BuildEnvironmentSettings and key in ENVIRONMENT_FIELDS:
                 continue  # in the table of what every environment accepts
             rows[pattern.format(key)] = (model, field)
@@ -75,6 +79,9 @@ def test_every_field_has_a_row_and_every_row_a_field() -> None:
         DeployEnvironmentSettings,
         EndpointSettings,
         AutoScalingSettings,
+        RolloutSettings,
+        AlarmSettings,
+        ServerlessSettings,
     ],
 )
 def test_every_field_documents_itself(model: type[BaseModel]) -> None:
