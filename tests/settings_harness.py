@@ -91,7 +91,7 @@ TAG_CHARACTERS = "may hold only letters, digits, spaces and _ . : / = + - @ (AWS
 UNKNOWN = "unknown key (check its spelling)"
 KNOWN = (
     "known: infra-repo, model-build-repo, deployment-groups, deployment-groups-file, "
-    "permissions-boundary-name, s3-access-logs-bucket-arn, tags"
+    "permissions-boundary-name, s3-access-logs-bucket-arn, tags, notifications"
 )
 PROJECT_REQUIRED = (
     "SEEDFARMER_PROJECT_NAME: is required "
