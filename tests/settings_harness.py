@@ -53,7 +53,7 @@ PARAMETERS: dict[str, Any] = {
         },
     ],
 }
-STRUCTURED = {"infra-repo", "model-build-repo", "deployment-groups", "tags"}
+STRUCTURED = {"infra-repo", "model-build-repo", "deployment-groups", "tags", "notifications"}
 BASELINE = {
     "SEEDFARMER_PARAMETER_INFRA_REPO": json.dumps(PARAMETERS["infra-repo"]),
     "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO": json.dumps(PARAMETERS["model-build-repo"]),
