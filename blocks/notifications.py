@@ -191,7 +191,7 @@ class Notifications(Construct):
         self.key: kms.Key | None = None
         self.topic: sns.ITopic
         if topic_arn is None:
-            self.topic_arn = f"arn:{cdk.Aws.PARTITION}:sns:{stack.region}:{stack.account}:{topic_name}"
+            self.topic_arn = f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{topic_name}"
             self.topic = self._own_topic(topic_name, training_rule_names)
         else:
             self.topic_arn = topic_arn
