@@ -640,6 +640,34 @@ def test_the_scaling_function_registers_only_its_own_endpoint(
     denied(world, Request(role, "sagemaker:UpdateEndpoint", endpoint))
 
 
+@pytest.mark.parametrize("environment", sorted(TARGETS))
+def test_the_endpoint_role_reads_only_its_own_rollback_alarms(
+    world: World, approved_synth: Synth, environment: str
+) -> None:
+    """SageMaker reads the auto-rollback alarms' state as the model's execution role: "Ensure that your
+    IAM execution role has permission to perform the cloudwatch:DescribeAlarms action on the auto-rollback
+    alarms you specify" (SageMaker Developer Guide, "Auto-Rollback Configuration and Monitoring"); the
+    call sends no condition keys beyond the global ones.
+    https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html
+    """
+    role = endpoint_role(world, approved_synth, environment)
+    account = TARGETS[environment]
+
+    def alarm(endpoint: str, kind: str) -> str:
+        return f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{endpoint}-rollback-{kind}"
+
+    own = NAMES.endpoint(environment)
+    for kind in ("5xx", "latency"):
+        allowed(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, kind)))
+    # Another endpoint's alarm in the same account (the other group's, or the same name from another
+    # account), and the alarms' writes, are not the role's.
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(OTHER.endpoint(environment), "5xx")))
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, "5xx").replace(account, OUTSIDER)))
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, "5xx").replace("5xx", "custom")))
+    denied(world, Request(role, "cloudwatch:PutMetricAlarm", alarm(own, "5xx")))
+    denied(world, Request(role, "cloudwatch:DeleteAlarms", alarm(own, "5xx")))
+
+
 def test_the_deploy_pipeline_assumes_only_its_targets_deploy_roles(world: World, model_deploy: str) -> None:
     pipeline = world.attribute(model_deploy, "AWS::IAM::Role", "PipelineRole")
     # CodePipeline assumes action roles with the pipeline role's credentials, no external id
