@@ -48,7 +48,12 @@ PARAMETERS: dict[str, Any] = {
             },
             "deployEnvironments": [
                 {"name": "prod-approval-env", "account": "123456789016", "type": "preprod"},
-                {"name": "prod-env", "account": "123456789017", "type": "prod"},
+                {
+                    "name": "prod-env",
+                    "account": "123456789017",
+                    "type": "prod",
+                    "endpoint": {"initialInstanceCount": 2},
+                },
             ],
         },
     ],
