@@ -17,6 +17,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_codepipeline as codepipeline
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import ManualArgs, lint_by_config  # type: ignore[import-untyped]
 
 from blocks.notifications import (
     EVENTS_RULE_NAME,
@@ -298,9 +300,11 @@ def test_a_long_notification_rule_name_keeps_the_group_and_pipeline_kind() -> No
 
 
 @pytest.fixture(scope="module")
-def small_stacks() -> dict[str, dict[str, Any]]:
-    """One app, synthesized once: what a user's topic, a Slack channel alone and a local group create."""
-    app = cdk.App(analytics_reporting=False, builtin_cloud_formation_validation=False)
+def small_stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """One app, synthesized once with cdk-nag and linted in one call: what a user's topic, a Slack channel
+    alone and a group training in the tooling account and region create."""
+    outdir = tmp_path_factory.mktemp("notifications")
+    app = cdk.App(outdir=str(outdir), analytics_reporting=False, builtin_cloud_formation_validation=False)
     tooling = cdk.Environment(account=TOOLING, region=TOOLING_REGION)
     stacks = {name: cdk.Stack(app, name, env=tooling) for name in ("UserTopic", "SlackOnly", "Local")}
     pipeline_arn = f"arn:aws:codepipeline:{TOOLING_REGION}:{TOOLING}:infra"
@@ -315,8 +319,12 @@ def small_stacks() -> dict[str, dict[str, Any]]:
     local = GroupNames(f"{STACK_NAME}-local", TOOLING, TOOLING_REGION)
     assert forward_training_failures(stacks["Local"], names=local, tooling_account=TOOLING) is None
     notify_training_failures(stacks["Local"], names=local, topic_arn=TOPIC_ARN)
-    assembly = app.synth()
-    return {name: assembly.get_stack_by_name(name).template for name in stacks}
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    app.synth()  # raises ValidationFailed on any open cdk-nag finding
+    paths = {name: outdir / f"{stack.artifact_id}.template.json" for name, stack in stacks.items()}
+    lint = ManualArgs(templates=[str(p) for p in paths.values()], regions=[TOOLING_REGION])
+    assert [str(match) for match in lint_by_config(lint)] == []
+    return {name: json.loads(path.read_text()) for name, path in paths.items()}
 
 
 def kinds(template: dict[str, Any]) -> list[str]:
