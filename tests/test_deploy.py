@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 
+import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from app import build_app
+from app import CDK_JSON
+from blocks.governance import Governance
+from settings import load_settings
 from stages.endpoint import EndpointStack
+from stages.model_deploy import ModelDeployStack
 from tests.conftest import StackArtifact, Synth, approved_model_environment, seedfarmer_environment
 from tests.template_harness import EXPERIMENT, PROD, endpoint_stacks
 
@@ -94,9 +98,23 @@ def test_infra_pipeline_deploys_no_endpoint_stack(example_synth: Synth) -> None:
 def test_each_groups_approval_reaches_its_own_three_targets() -> None:
     """With the prod group's (approved_synth), all six targets of the README example get a real endpoint.
 
-    Built in this process, not synthesized: where each endpoint stack lands is decided at construction.
+    Built in this process, not synthesized: where each endpoint stack lands is decided at construction,
+    by the group's deploy stack; so that stack alone, as its group's stage builds it.
     """
-    app, _ = build_app(environ=seedfarmer_environment(extra=approved_model_environment(EXPERIMENT)))
+    settings = load_settings(seedfarmer_environment(extra=approved_model_environment(EXPERIMENT)))
+    (plan,) = [plan for plan in settings.groups if plan.name == EXPERIMENT]
+    app = cdk.App(context=json.loads(CDK_JSON.read_text())["context"])  # its feature flags
+    ModelDeployStack(
+        app,
+        "ModelDeploy",
+        env=cdk.Environment(account=settings.tooling.account, region=settings.tooling.region),
+        governance=Governance(tags=settings.resource_tags, tooling_account=settings.tooling.account),
+        plan=plan,
+        infra_repo=settings.parameters.infra_repo,
+        carried_environment=settings.carried_environment,
+        access_logs_bucket_name="tooling-access-logs",
+        stack_name=plan.stack_name("model-deploy"),
+    )
     placement = {
         stack.node.path.split("/")[-2]: (stack.account, stack.region)
         for stack in app.node.find_all()
