@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Match, Template
 
 from names import GroupNames
 from tests.conftest import EXAMPLE_STACK_NAME, StackArtifact, Synth
@@ -54,3 +54,13 @@ def endpoint_stacks(synth: Synth, group: str) -> dict[str, StackArtifact]:
         for name, stack in synth.stacks.items()
         if name.startswith(f"MlopsCicd/{group}/ModelDeploy/") and name.endswith("/Endpoint")
     }
+
+
+def source_stage(configuration: dict[str, Any], **action: Any) -> Any:
+    """A pipeline's ``Source`` stage: one action like ``action``, its configuration like ``configuration``."""
+    return Match.object_like(
+        {
+            "Name": "Source",
+            "Actions": [Match.object_like({**action, "Configuration": Match.object_like(configuration)})],
+        }
+    )

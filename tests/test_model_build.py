@@ -8,7 +8,7 @@ import yaml
 from aws_cdk.assertions import Match
 
 from tests.conftest import ROOT, Synth
-from tests.template_harness import template
+from tests.template_harness import source_stage, template
 
 BUILD_VARIABLES = {
     "BUILD_REGION",
@@ -88,22 +88,11 @@ def test_model_build_pipeline_runs_on_the_group_branch(example_synth: Synth) -> 
             "PipelineType": "V2",
             "Stages": Match.array_with(
                 [
-                    Match.object_like(
+                    source_stage(
                         {
-                            "Name": "Source",
-                            "Actions": [
-                                Match.object_like(
-                                    {
-                                        "Configuration": Match.object_like(
-                                            {
-                                                "RepositoryName": "model-build-repo",
-                                                "BranchName": "dev",
-                                                "PollForSourceChanges": False,
-                                            }
-                                        )
-                                    }
-                                )
-                            ],
+                            "RepositoryName": "model-build-repo",
+                            "BranchName": "dev",
+                            "PollForSourceChanges": False,
                         }
                     )
                 ]

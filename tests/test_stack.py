@@ -11,7 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import TOOLING_ACCOUNT, Synth
-from tests.template_harness import template
+from tests.template_harness import source_stage, template
 
 STACK_NAME = "mlops-demo-models-sagemaker-model-cicd"
 
@@ -57,20 +57,9 @@ def test_infra_pipeline_self_mutates_from_the_infra_repo(example_synth: Synth) -
             "PipelineType": "V2",
             "Stages": Match.array_with(
                 [
-                    Match.object_like(
-                        {
-                            "Name": "Source",
-                            "Actions": [
-                                Match.object_like(
-                                    {
-                                        "ActionTypeId": Match.object_like({"Provider": "CodeCommit"}),
-                                        "Configuration": Match.object_like(
-                                            {"RepositoryName": "cdk-infra-repo", "BranchName": "main"}
-                                        ),
-                                    }
-                                )
-                            ],
-                        }
+                    source_stage(
+                        {"RepositoryName": "cdk-infra-repo", "BranchName": "main"},
+                        ActionTypeId=Match.object_like({"Provider": "CodeCommit"}),
                     ),
                     Match.object_like({"Name": "UpdatePipeline"}),
                     Match.object_like({"Name": "Assets"}),
