@@ -9,6 +9,10 @@ import pytest
 
 from tests.conftest import Synth
 
+# Named here, not only through request.getfixturevalue, so that conftest runs this module once they are ready
+# rather than first, waiting.
+pytestmark = pytest.mark.usefixtures("example_synth", "long_names_synth")
+
 _NAME_PROPERTIES = (
     "BucketName",
     "ModelPackageGroupName",
