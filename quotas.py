@@ -15,7 +15,7 @@ from aws_cdk import aws_codepipeline as codepipeline
 
 from names import CODEPIPELINE, bounded
 from settings.errors import SettingsError
-from settings.models import ModuleParameters
+from settings.module_inputs import ModuleParameters
 
 PIPELINE_STAGES = 50
 STAGE_ACTIONS = 50

@@ -1,9 +1,10 @@
 """The module's input contract: what seedfarmer hands over, validated once, in the user's spelling.
 
 ``load_settings(environ)`` reads seedfarmer's variables (:mod:`settings.variables` states their names,
-:mod:`settings.environment` reads them) into the manifest's models (:mod:`settings.models`,
-:mod:`settings.repositories`, :mod:`settings.notifications`, field types in :mod:`settings.fields`),
-parses the approved model (:mod:`settings.approved_model`) and resolves each deployment group into a
+:mod:`settings.environment` reads them) into the manifest's models (:mod:`settings.module_inputs`,
+:mod:`settings.models`, :mod:`settings.endpoint`, :mod:`settings.repositories`,
+:mod:`settings.notifications`, field types in :mod:`settings.fields`), parses the approved model
+(:mod:`settings.approved_model`) and resolves each deployment group into a
 :class:`settings.group_plan.GroupPlan`. Every problem is one line naming the parameter and the path inside
 it (:mod:`settings.errors`), e.g. ``deployment-groups[1].buildEnvironment.account: must be 12 digits``.
 """
@@ -15,6 +16,7 @@ from settings.approved_model import (
     ApprovedModel,
     parse_approved_model,
 )
+from settings.endpoint import AutoScalingSettings, EndpointSettings
 from settings.environment import PARAMETER_SIZE_LIMIT, carried_environment, unique_keys
 from settings.errors import PROBLEMS_SHOWN, SettingsError
 from settings.fields import (
@@ -29,17 +31,13 @@ from settings.group_plan import DeployWave, GroupPlan, deploy_targets, deploy_wa
 from settings.groups_file import GROUPS_FILE_SIZE_LIMIT, MODULE_FOLDER
 from settings.loader import load_settings
 from settings.models import (
-    AutoScalingSettings,
     BuildEnvironmentSettings,
     DeployEnvironmentSettings,
     DeploymentGroupSettings,
     DeployOrder,
-    EndpointSettings,
     EnvironmentType,
-    ModuleParameters,
-    SeedFarmerContext,
-    ToolingEnvironment,
 )
+from settings.module_inputs import ModuleParameters, SeedFarmerContext, ToolingEnvironment
 from settings.notifications import NotificationSettings
 from settings.repositories import InfraRepositorySettings, RepositorySettings
 from settings.variables import (

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, SkipValidation
 
 from settings.fields import MODULE_TAG_KEYS
 from settings.group_plan import GroupPlan
-from settings.models import ModuleParameters, SeedFarmerContext, ToolingEnvironment
+from settings.module_inputs import ModuleParameters, SeedFarmerContext, ToolingEnvironment
 
 
 class ApplicationSettings(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from settings.errors import PLAIN, echo_value, location
-from settings.models import ModuleParameters, SeedFarmerContext, ToolingEnvironment
+from settings.module_inputs import ModuleParameters, SeedFarmerContext, ToolingEnvironment
 from settings.variables import (
     CDK_PREFIX,
     MAP_PARAMETERS,

@@ -13,14 +13,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic.alias_generators import to_camel
 
-from settings.models import (
-    AutoScalingSettings,
-    BuildEnvironmentSettings,
-    DeployEnvironmentSettings,
-    DeploymentGroupSettings,
-    EndpointSettings,
-    ModuleParameters,
-)
+from settings.endpoint import AutoScalingSettings, EndpointSettings
+from settings.models import BuildEnvironmentSettings, DeployEnvironmentSettings, DeploymentGroupSettings
+from settings.module_inputs import ModuleParameters
 from settings.notifications import NotificationSettings
 from settings.repositories import InfraRepositorySettings
 from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings

@@ -168,8 +168,8 @@ MODULE_TAG_KEYS = ("SeedFarmerProjectName", "SeedFarmerDeploymentName", "SeedFar
 CDK_TAG_KEYS = ("aws-cdk:auto-delete-objects",)
 """Tags CDK adds itself: on every bucket it empties before deleting (dev build accounts, tooling logs)."""
 RESOURCE_TAG_LIMITS = {
-    # User tags per resource, as each service documents it (tags starting with aws: do not count); every
-    # kind the synthesized templates tag is listed (tests/test_stack.py checks), and the stacks themselves.
+    # User tags per resource, as each service documents it (tags starting with aws: do not count); every kind
+    # the synthesized templates tag is listed (tests/test_blocks_governance.py checks), and the stacks too.
     "AWS::CloudFormation::Stack": 50,
     "AWS::ApplicationAutoScaling::ScalableTarget": 50,
     "AWS::CloudWatch::Alarm": 50,

@@ -21,7 +21,7 @@ from settings.environment import (
 from settings.errors import PROBLEMS_SHOWN, SettingsError, validation_problems
 from settings.group_plan import GroupPlan, group_names
 from settings.groups_file import MODULE_FOLDER, groups_from_file
-from settings.models import ModuleParameters, SeedFarmerContext, ToolingEnvironment
+from settings.module_inputs import ModuleParameters, SeedFarmerContext, ToolingEnvironment
 from settings.notifications import tooling_problems
 from settings.variables import (
     APPROVED_MODEL_GROUP_VARIABLE,

@@ -33,8 +33,8 @@ from settings.rollout import (
 )
 from settings.rollout_problems import Problem, raise_problems, serverless_problems
 
-if TYPE_CHECKING:  # settings.models declares the endpoint with this module's types
-    from settings.models import EndpointSettings
+if TYPE_CHECKING:  # settings.endpoint declares the endpoint with this module's types
+    from settings.endpoint import EndpointSettings
 
 
 @dataclass(frozen=True)

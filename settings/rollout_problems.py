@@ -27,7 +27,7 @@ SERVERLESS_REGIONS = frozenset({
 })
 # fmt: on
 
-# Endpoint fields that mean instances, so nothing on a serverless endpoint (settings.models.EndpointSettings).
+# Endpoint fields that mean instances, so nothing on a serverless endpoint (settings.endpoint's).
 _INSTANCE_FIELDS = ("instanceType", "initialInstanceCount", "autoScaling")
 _SUBNET_FIELDS = ("subnetIdsParameter", "securityGroupIdParameter")
 

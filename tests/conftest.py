@@ -719,6 +719,14 @@ def three_accounts_synth(synth_pool: SynthPool) -> Synth:
     return synth_pool.get("manifest-three-accounts")
 
 
+@pytest.fixture(scope="session")
+def endpoint_synth(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """tests/endpoint_harness.py's endpoint stacks, synthesized in-process once for all who read them."""
+    from tests.endpoint_harness import synthesize  # it imports this module: not at import time
+
+    return synthesize(tmp_path_factory.mktemp("endpoint") / "cdk.out")
+
+
 # --- custom resource handlers ----------------------------------------------------------------------------
 
 

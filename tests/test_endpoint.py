@@ -6,200 +6,43 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Match, Template
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk.assertions import Match
 from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from blocks.governance import Governance
-from blocks.lambda_functions import INLINE_CODE_LIMIT, inline_source
-from names import SAGEMAKER_NAME, GroupNames
-from settings import (
-    ApprovedModel,
-    AutoScalingSettings,
-    BuildEnvironmentSettings,
-    DeployEnvironmentSettings,
-    EndpointSettings,
-    EnvironmentType,
-    SettingsError,
-)
+from names import SAGEMAKER_NAME
 from stages.endpoint import NVME_FAMILIES, EndpointStack, nvme_instance
 from stages.endpoint_guardrails import VARIANT_NAME
-from tests.conftest import Synth, endpoint_network_ids, ssm_lookup_key
-
-ROOT = Path(__file__).resolve().parent.parent
-CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
-REGION = "eu-west-1"
-BUILD_ACCOUNT = "222222222222"
-PROD_ACCOUNT = "333333333333"
-DEV_ACCOUNT = "444444444444"
-GOVERNANCE = Governance(
-    tags={"CostCenter": "ml-4242"}, tooling_account="111111111111", boundary_name="OrgBoundary"
+from tests.conftest import Synth
+from tests.endpoint_harness import (
+    CASES,
+    CONTEXT,
+    EXECUTION_ROLE,
+    GOVERNANCE,
+    LONG,
+    LONG_NAMES,
+    NAMES,
+    PROD,
+    PROD_ACCOUNT,
+    REGION,
+    SAGEMAKER_NAME_PATTERN,
+    SCALING_TYPES,
+    Synthesized,
+    approved,
+    execution_role_statements,
 )
-NAMES = GroupNames(prefix="mlops-demo-models-cicd-fraud", build_account=BUILD_ACCOUNT, build_region=REGION)
-LONG_NAMES = GroupNames(
-    prefix="Machine-Learning-Platform-Project-Production-Deployment-Name-Sagemaker-Model-Cicd-Module-Name-"
-    "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X",
-    build_account=BUILD_ACCOUNT,
-    build_region=REGION,
-)
-SAGEMAKER_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-IMAGE_ACCOUNT = "141502667606"
-IMAGE_REPOSITORY = "sagemaker-xgboost"
-IMAGE = f"{IMAGE_ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/{IMAGE_REPOSITORY}:1.7-1"
-
-EXECUTION_ROLE = "ModelExecutionRole"  # the model's role; the scaling function has its own
-SCALING_TYPES = {"Custom::ScalingGuard", "Custom::ScalingRegistration"}
-SCALING = AutoScalingSettings(min_capacity=2, max_capacity=6, target_invocations_per_instance=750)
-PROD = DeployEnvironmentSettings(
-    name="prod",
-    account=PROD_ACCOUNT,
-    type=EnvironmentType.PROD,
-    endpoint=EndpointSettings(
-        instance_type="ml.m5.xlarge",
-        initial_instance_count=2,
-        auto_scaling=SCALING,
-        data_capture_percentage=25,
-        vpc=True,
-    ),
-)
-PROD_BIGGER = PROD.model_copy(
-    update={"endpoint": PROD.endpoint.model_copy(update={"instance_type": "ml.m5.2xlarge"})}
-)
-GPU_DEV = DeployEnvironmentSettings(
-    name="dev",
-    account=DEV_ACCOUNT,
-    type=EnvironmentType.DEV,
-    endpoint=EndpointSettings(instance_type="ml.g5.2xlarge", vpc=False, network_isolation=False),
-)
-BUILD = BuildEnvironmentSettings(
-    name="train",
-    account=BUILD_ACCOUNT,
-    region=REGION,
-    type=EnvironmentType.DEV,
-    endpoint=EndpointSettings(
-        instance_type="ml.c5.large",
-        data_capture_percentage=10,
-        subnet_ids_parameter="/shared/network/subnets",
-        security_group_id_parameter="/shared/network/endpoint-sg",
-    ),
-)
-LONG = DeployEnvironmentSettings(
-    name="Deploy-Env-With-A-Long-Name-Too", account=PROD_ACCOUNT, type=EnvironmentType.PREPROD
-)
-
-
-def approved(version: int, names: GroupNames = NAMES) -> ApprovedModel:
-    return ApprovedModel(
-        model_package_arn=f"arn:aws:sagemaker:{REGION}:{BUILD_ACCOUNT}:model-package/{names.model_package_group}/{version}",
-        model_data_url=f"s3://{names.artifacts_bucket}/models/run-{version}/model.tar.gz",
-        image_uri=IMAGE,
-    )
-
-
-@dataclass(frozen=True)
-class Case:
-    names: GroupNames
-    environment: DeployEnvironmentSettings
-    model: ApprovedModel | None
-
-
-CASES = {
-    "Placeholder": Case(NAMES, PROD, None),
-    "Prod": Case(NAMES, PROD, approved(3)),
-    "ProdNextVersion": Case(NAMES, PROD, approved(4)),
-    "ProdBigger": Case(NAMES, PROD_BIGGER, approved(3)),
-    "Gpu": Case(NAMES, GPU_DEV, approved(3)),
-    "Build": Case(NAMES, BUILD, approved(3)),
-    "Long": Case(LONG_NAMES, LONG, approved(3, LONG_NAMES)),
-}
-
-
-def lookup_key(account: str, parameter: str) -> str:
-    return ssm_lookup_key(account, parameter, REGION)
-
-
-def network_lookups(accounts: dict[str, tuple[str, str]]) -> dict[str, str]:
-    """What the CDK CLI would have looked up through each account's lookup role, as context."""
-    context = {}
-    for account, (subnets_parameter, security_group_parameter) in accounts.items():
-        subnets, security_group = endpoint_network_ids(account)
-        # A StringList parameter's value, as GetParameter returns it: unsorted, spaces after commas.
-        context[lookup_key(account, subnets_parameter)] = ", ".join(reversed(subnets))
-        context[lookup_key(account, security_group_parameter)] = security_group
-    return context
-
-
-LOOKUPS = network_lookups(
-    {
-        PROD_ACCOUNT: ("/mlops/vpc/subnets/private/ids", "/mlops/vpc/sg/id"),
-        BUILD_ACCOUNT: ("/shared/network/subnets", "/shared/network/endpoint-sg"),
-    }
-)
-
-
-def build_app(outdir: Path) -> cdk.App:
-    app = cdk.App(context={**CONTEXT, **LOOKUPS}, outdir=str(outdir))
-    for construct_id, case in CASES.items():
-        EndpointStack(
-            app,
-            construct_id,
-            env=cdk.Environment(account=case.environment.account, region=REGION),
-            governance=GOVERNANCE,
-            names=case.names,
-            environment=case.environment,
-            network_parameters=case.environment.endpoint.network_parameters("mlops"),
-            approved_model=case.model,
-            stack_name=f"endpoint-{construct_id.lower()}",
-        )
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    return app
-
-
-@dataclass(frozen=True)
-class Synthesized:
-    outdir: Path
-    templates: dict[str, dict[str, Any]]
-    stacks: dict[str, EndpointStack]
-
-    def template(self, case: str) -> Template:
-        return Template.from_json(self.templates[case])
-
-    def resources(self, case: str, kind: str, prefix: str = "") -> dict[str, dict[str, Any]]:
-        """The resources of ``kind``, those whose logical id starts with ``prefix``."""
-        return {
-            k: v
-            for k, v in self.templates[case]["Resources"].items()
-            if v["Type"] == kind and k.startswith(prefix)
-        }
-
-    def one(self, case: str, kind: str, prefix: str = "") -> dict[str, Any]:
-        found = list(self.resources(case, kind, prefix).values())
-        assert len(found) == 1, (case, kind, found)
-        return found[0]["Properties"]  # type: ignore[no-any-return]
-
-
-def synthesize(outdir: Path) -> Synthesized:
-    app = build_app(outdir)
-    app.synth()  # raises ValidationFailed on any open cdk-nag finding
-    stacks = {c.node.id: c for c in app.node.children if isinstance(c, EndpointStack)}
-    templates = {
-        case: json.loads((outdir / f"{stack.artifact_id}.template.json").read_text())
-        for case, stack in stacks.items()
-    }
-    return Synthesized(outdir, templates, stacks)
 
 
 @pytest.fixture(scope="module")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("endpoint") / "cdk.out")
+def synth(endpoint_synth: Synthesized) -> Synthesized:
+    """The harness's endpoint stacks, synthesized once for the session."""
+    return endpoint_synth
 
 
 # --- NVMe rule -----------------------------------------------------------------------------------------
@@ -376,152 +219,9 @@ def test_model_serves_the_approved_package(synth: Synthesized) -> None:
     assert model["ExecutionRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
 
 
-def _parameters(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
-    return {
-        name: p
-        for name, p in synth.templates[case].get("Parameters", {}).items()
-        if name != "BootstrapVersion"
-    }
-
-
 def test_model_container_has_no_network_unless_turned_off(synth: Synthesized) -> None:
     assert synth.one("Prod", "AWS::SageMaker::Model")["EnableNetworkIsolation"] is True
     assert synth.one("Gpu", "AWS::SageMaker::Model")["EnableNetworkIsolation"] is False
-
-
-def test_vpc_values_are_looked_up_at_synth_not_resolved_at_deploy_time(synth: Synthesized) -> None:
-    # The deploy role cannot read SSM parameters: no AWS::SSM::Parameter::Value parameter may remain.
-    assert all(_parameters(synth, case) == {} for case in CASES)
-    for case, account in (("Prod", PROD_ACCOUNT), ("Build", BUILD_ACCOUNT)):
-        subnets, security_group = endpoint_network_ids(account)
-        assert synth.one(case, "AWS::SageMaker::Model")["VpcConfig"] == {
-            "SecurityGroupIds": [security_group],
-            "Subnets": subnets,
-        }
-
-
-def prod_endpoint(app: cdk.App) -> EndpointStack:
-    """The prod case's stack alone, in ``app`` (whose context holds the lookups, or not)."""
-    return EndpointStack(
-        app,
-        "Prod",
-        env=cdk.Environment(account=PROD_ACCOUNT, region=REGION),
-        governance=GOVERNANCE,
-        names=NAMES,
-        environment=PROD,
-        network_parameters=PROD.endpoint.network_parameters("mlops"),
-        approved_model=approved(3),
-        stack_name="endpoint-prod",
-    )
-
-
-def test_vpc_lookups_go_through_the_target_accounts_lookup_role(tmp_path: Path) -> None:
-    """Without cached values CDK asks the CLI for them, naming the endpoint account's role to assume."""
-    app = cdk.App(context=CONTEXT, outdir=str(tmp_path))
-    prod_endpoint(app)
-    app.synth()
-    missing = json.loads((tmp_path / "manifest.json").read_text())["missing"]
-    role = (
-        f"arn:${{AWS::Partition}}:iam::{PROD_ACCOUNT}:role/cdk-hnb659fds-lookup-role-{PROD_ACCOUNT}-{REGION}"
-    )
-    assert sorted(entry["key"] for entry in missing) == sorted(
-        lookup_key(PROD_ACCOUNT, name) for name in ("/mlops/vpc/subnets/private/ids", "/mlops/vpc/sg/id")
-    )
-    assert {entry["props"]["lookupRoleArn"] for entry in missing} == {role}
-
-
-@pytest.mark.parametrize(
-    ("subnets", "security_group", "expected"),
-    [
-        (
-            "subnet-0abc1234,vpc-0abc1234",
-            "sg-0abc1234",
-            "/mlops/vpc/subnets/private/ids must hold subnet ids",
-        ),
-        ("", "sg-0abc1234", "/mlops/vpc/subnets/private/ids must hold subnet ids"),
-        ("subnet-0abc1234", "sg-0abc1234,sg-0def5678", "/mlops/vpc/sg/id must hold one security group id"),
-        (
-            ",".join(f"subnet-0abc{n:04}" for n in range(17)),
-            "sg-0abc1234",
-            "holds 17 subnets; SageMaker takes at most 16",
-        ),
-    ],
-)
-def test_looked_up_vpc_values_that_cannot_work_are_one_line_each(
-    tmp_path: Path, subnets: str, security_group: str, expected: str
-) -> None:
-    context = {
-        lookup_key(PROD_ACCOUNT, "/mlops/vpc/subnets/private/ids"): subnets,
-        lookup_key(PROD_ACCOUNT, "/mlops/vpc/sg/id"): security_group,
-    }
-    app = cdk.App(context={**CONTEXT, **context}, outdir=str(tmp_path))
-    with pytest.raises(SettingsError) as raised:
-        prod_endpoint(app)
-    (problem,) = raised.value.problems
-    assert problem.startswith("prod endpoint: the SSM parameter /mlops/vpc/")
-    assert expected in problem
-
-
-def test_no_vpc_when_turned_off(synth: Synthesized) -> None:
-    assert "VpcConfig" not in synth.one("Gpu", "AWS::SageMaker::Model")
-    assert _parameters(synth, "Gpu") == {}
-    assert "ec2:" not in json.dumps(synth.one("Gpu", "AWS::IAM::Role", EXECUTION_ROLE))
-
-
-def _statements(synth: Synthesized, case: str) -> dict[str, dict[str, Any]]:
-    role = synth.one(case, "AWS::IAM::Role", EXECUTION_ROLE)
-    (policy,) = role["Policies"]
-    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-
-
-def test_execution_role_is_least_privilege(synth: Synthesized) -> None:
-    role = synth.one("Prod", "AWS::IAM::Role", EXECUTION_ROLE)
-    assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
-    ]
-    assert "ManagedPolicyArns" not in role
-    assert "FullAccess" not in json.dumps(synth.templates["Prod"])
-    assert role["PermissionsBoundary"] == f"arn:aws:iam::{PROD_ACCOUNT}:policy/OrgBoundary"
-    statements = _statements(synth, "Prod")
-    bucket = f"arn:aws:s3:::{NAMES.artifacts_bucket}"
-    assert statements["ReadModelArtifacts"]["Action"] == "s3:GetObject"
-    # The models prefix only, as the build account's bucket policy grants it: not training data, not code.
-    assert statements["ReadModelArtifacts"]["Resource"] == f"{bucket}/models/*"
-    assert "ListModelArtifacts" not in statements
-    assert role["RoleName"] == NAMES.endpoint_execution_role("prod")
-    decrypt = statements["DecryptModelArtifactsThroughS3"]
-    assert decrypt["Action"] == "kms:Decrypt"
-    assert decrypt["Resource"] == f"arn:aws:kms:{REGION}:{BUILD_ACCOUNT}:key/*"
-    assert decrypt["Condition"] == {
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": NAMES.artifacts_key_alias},
-        "StringEquals": {"kms:ViaService": f"s3.{REGION}.amazonaws.com"},
-    }
-    assert statements["DescribeApprovedModelPackage"]["Resource"] == approved(3).model_package_arn
-    # The approved image's one repository, not any repository of any account.
-    image_repository = f"arn:aws:ecr:{REGION}:{IMAGE_ACCOUNT}:repository/{IMAGE_REPOSITORY}"
-    assert statements["PullModelImage"]["Resource"] == image_repository
-    assert statements["WriteEndpointLogs"]["Resource"][0].endswith(
-        f":log-group:/aws/sagemaker/Endpoints/{NAMES.endpoint('prod')}"
-    )
-    assert statements["PublishEndpointMetrics"]["Condition"] == {
-        "StringLike": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints*"]}
-    }
-    wildcard = {sid for sid, s in statements.items() if s["Resource"] == "*"}
-    assert wildcard == {"AuthenticateToEcr", "PublishEndpointMetrics", "DescribeEndpointNetwork"}
-
-
-def test_network_interfaces_only_in_the_environments_subnets_and_security_group(synth: Synthesized) -> None:
-    create = _statements(synth, "Prod")["CreateEndpointNetworkInterfaces"]
-    subnets, security_group = endpoint_network_ids(PROD_ACCOUNT)
-    ec2 = f"arn:aws:ec2:{REGION}:{PROD_ACCOUNT}"
-    assert create["Action"] == "ec2:CreateNetworkInterface"
-    assert sorted(create["Resource"]) == sorted(
-        [
-            f"{ec2}:network-interface/*",
-            *(f"{ec2}:subnet/{subnet}" for subnet in subnets),
-            f"{ec2}:security-group/{security_group}",
-        ]
-    )
 
 
 def test_data_capture_goes_encrypted_to_the_stacks_bucket(synth: Synthesized) -> None:
@@ -576,7 +276,7 @@ def test_data_capture_goes_encrypted_to_the_stacks_bucket(synth: Synthesized) ->
             }
         ),
     )
-    write = _statements(synth, "Prod")["WriteDataCapture"]
+    write = execution_role_statements(synth, "Prod")["WriteDataCapture"]
     assert write["Action"] == "s3:PutObject"
     assert write["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/data-capture/*"]]}
     assert "DataCaptureConfig" not in synth.one("Gpu", "AWS::SageMaker::EndpointConfig")
@@ -609,101 +309,6 @@ def test_data_capture_is_retained_everywhere_and_expires_in_dev(synth: Synthesiz
 
 
 # --- auto scaling --------------------------------------------------------------------------------------
-
-
-def _logical_id(synth: Synthesized, case: str, kind: str) -> str:
-    (logical_id,) = synth.resources(case, kind)
-    return logical_id
-
-
-def test_scaling_is_owned_by_custom_resources_around_the_endpoint(synth: Synthesized) -> None:
-    """The guard before the endpoint, the registration after it; no CloudFormation target or policy, which
-    deregistering would leave drifted."""
-    for case in synth.templates:
-        kinds = {r["Type"] for r in synth.templates[case]["Resources"].values()}
-        assert not any(kind.startswith("AWS::ApplicationAutoScaling::") for kind in kinds), case
-    resources = synth.templates["Prod"]["Resources"]
-    guard = _logical_id(synth, "Prod", "Custom::ScalingGuard")
-    registration = _logical_id(synth, "Prod", "Custom::ScalingRegistration")
-    assert guard in resources["Endpoint"]["DependsOn"]
-    assert "Endpoint" in resources[registration]["DependsOn"]
-    assert "DependsOn" not in resources[guard]
-    (function,) = synth.resources("Prod", "AWS::Lambda::Function")
-    for logical_id in (guard, registration):
-        assert resources[logical_id]["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function, "Arn"]}
-        assert resources[logical_id]["DeletionPolicy"] == "Delete"
-    assert synth.one("Prod", "Custom::ScalingRegistration") == {
-        "ServiceToken": {"Fn::GetAtt": [function, "Arn"]},
-        "EndpointName": NAMES.endpoint("prod"),
-        "VariantName": "AllTraffic",
-        "InstanceType": "ml.m5.xlarge",
-        "MinCapacity": 2,
-        "MaxCapacity": 6,
-        "TargetValue": 750,
-        "PolicyName": "InvocationsPerInstance",
-        "MetricType": "SageMakerVariantInvocationsPerInstance",
-    }
-    # Both see every setting, so a change updates (and a rollback restores) both.
-    assert synth.one("Prod", "Custom::ScalingGuard") == synth.one("Prod", "Custom::ScalingRegistration")
-
-
-def test_an_update_keeps_the_scalers_instance_count_but_takes_the_new_type(synth: Synthesized) -> None:
-    endpoint = synth.one("Prod", "AWS::SageMaker::Endpoint")
-    assert endpoint["RetainAllVariantProperties"] is True
-    # InstanceType is not a retained property; DataCaptureConfig is "not currently supported" as one.
-    assert endpoint["ExcludeRetainedVariantProperties"] == [{"VariantPropertyType": "DesiredWeight"}]
-    config = synth.one("ProdBigger", "AWS::SageMaker::EndpointConfig")
-    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.2xlarge"
-
-
-def test_unscaled_endpoints_keep_the_scaling_resources_without_settings(synth: Synthesized) -> None:
-    """Turning scaling on or off later is then an update, which rolls back in dependency order."""
-    for kind in SCALING_TYPES:
-        properties = synth.one("Gpu", kind)
-        assert "MaxCapacity" not in properties
-        assert properties["InstanceType"] == "ml.g5.2xlarge"
-    assert "RetainAllVariantProperties" not in synth.one("Gpu", "AWS::SageMaker::Endpoint")
-
-
-@pytest.mark.parametrize("case", ["Prod", "Gpu", "Build", "Long"])
-def test_the_scaling_function_is_inline_and_fits(synth: Synthesized, case: str) -> None:
-    function = synth.one(case, "AWS::Lambda::Function")
-    assert function["Runtime"] == "python3.14"
-    assert function["Handler"] == "index.handler"
-    assert function["Code"] == {"ZipFile": inline_source("scaling_registration")}
-    assert len(function["Code"]["ZipFile"]) <= INLINE_CODE_LIMIT
-    (log_group,) = synth.resources(case, "AWS::Logs::LogGroup").values()
-    assert log_group["Properties"]["RetentionInDays"] == 365
-    assert function["LoggingConfig"] == {"LogGroup": {"Ref": _logical_id(synth, case, "AWS::Logs::LogGroup")}}
-
-
-def test_the_scaling_role_may_act_on_this_endpoint_only(synth: Synthesized) -> None:
-    (policy,) = synth.resources("Prod", "AWS::IAM::Policy").values()
-    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-    where = f"{REGION}:{PROD_ACCOUNT}"
-    endpoint = NAMES.endpoint("prod")
-    assert statements["ReadOwnStackStatus"]["Resource"] == {"Ref": "AWS::StackId"}
-    assert statements["RegisterEndpointVariant"]["Resource"] == (
-        f"arn:aws:application-autoscaling:{where}:scalable-target/*"
-    )
-    assert statements["ScaleEndpointVariant"]["Resource"] == f"arn:aws:sagemaker:{where}:endpoint/{endpoint}"
-    assert statements["ManageTargetTrackingAlarms"]["Resource"] == (
-        f"arn:aws:cloudwatch:{where}:alarm:TargetTracking-endpoint/{endpoint}/variant/*"
-    )
-    linked = statements["CreateScalingServiceLinkedRole"]
-    assert linked["Resource"].endswith(
-        "role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
-        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
-    )
-    assert linked["Condition"] == {
-        "StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}
-    }
-    everywhere = [sid for sid, s in statements.items() if s["Resource"] == "*"]
-    assert everywhere == ["FindEndpointScalableTargets"]
-    assert (
-        statements["FindEndpointScalableTargets"]["Action"]
-        == "application-autoscaling:DescribeScalableTargets"
-    )
 
 
 def test_endpoint_name_is_an_output(synth: Synthesized) -> None:

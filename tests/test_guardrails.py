@@ -18,7 +18,7 @@ from settings.rollout import AlarmSettings, RolloutMode, ServerlessSettings
 from stages.endpoint import EndpointStack
 from stages.endpoint_guardrails import deployment_config, rollback_alarm_names, serverless_variant
 from tests.conftest import Synth, seedfarmer_environment
-from tests.test_endpoint import CONTEXT, GOVERNANCE, NAMES, REGION, approved
+from tests.endpoint_harness import CONTEXT, GOVERNANCE, NAMES, REGION, approved
 
 TEAM_ALARM = "fraud-team business-kpi drop"
 ENVIRONMENTS = {

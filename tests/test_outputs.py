@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
 import pytest
 
@@ -9,6 +11,7 @@ from names import GroupNames
 from outputs import GROUP_DETAIL_LIMIT, group_detail, module_metadata, to_json
 from settings import DeploymentGroupSettings, GroupPlan, SettingsError
 from stack import _group_detail_parameter
+from tests.conftest import EXAMPLE_STACK_NAME, TOOLING_ACCOUNT, Synth, group_details
 
 NAMES = GroupNames("mlops-demo-models-sagemaker-model-cicd-many-environments", "200000000000", "us-east-1")
 
@@ -56,3 +59,44 @@ def test_a_group_whose_detail_would_not_fit_fails_the_synth_naming_it() -> None:
     (problem,) = raised.value.problems
     assert problem.startswith("deployment-groups[3] (many-environments): its detail would be ")
     assert f"its SSM parameter holds {GROUP_DETAIL_LIMIT}" in problem
+
+
+def test_metadata_output_names_the_infra_pipeline_and_where_the_groups_are(example_synth: Synth) -> None:
+    """Only what does not grow with the groups: seedfarmer stores it in SSM (README "Scale")."""
+    outputs = example_synth.stack("MlopsCicd").template["Outputs"]
+    assert json.loads(outputs["metadata"]["Value"]) == {
+        "InfraPipelineName": f"{EXAMPLE_STACK_NAME}-infra",
+        "InfraPipelineArn": f"arn:aws:codepipeline:us-east-1:{TOOLING_ACCOUNT}:{EXAMPLE_STACK_NAME}-infra",
+        "DeploymentGroupsParameterPath": f"/{EXAMPLE_STACK_NAME}/deployment-groups/",
+    }
+
+
+def test_each_group_has_its_detail_in_a_standard_ssm_parameter(example_synth: Synth) -> None:
+    details = group_details(example_synth)
+    assert set(details) == {"experimenation-deployment-group", "prod-deployment-group"}
+    assert {(d["Type"], d["Tier"]) for d in details.values()} == {("String", "Standard")}
+    prod = details["prod-deployment-group"]["Value"]
+    assert prod["BuildAccount"] == "123456789015"
+    assert prod["DeployAccounts"] == ["123456789016", "123456789017"]
+    assert prod["ApprovalTopicArn"].startswith("arn:aws:sns:us-east-1:123456789015:")
+    assert prod["ModelBuildPipelineName"] == f"{EXAMPLE_STACK_NAME}-prod-deployment-group-model-build"
+
+
+def test_fifty_groups_get_fifty_detail_parameters_that_fit(fifty_groups_synth: Synth) -> None:
+    details = group_details(fifty_groups_synth)
+    assert sorted(details) == [f"group-{index:03d}" for index in range(50)]
+    top = fifty_groups_synth.stack("MlopsCicd").template
+    for detail in details.values():
+        assert len(json.dumps(detail["Value"], sort_keys=True)) <= 4096
+    assert len(top["Outputs"]["metadata"]["Value"]) < 300
+
+
+def test_group_detail_names_the_deploy_pipelines_and_endpoints(example_synth: Synth) -> None:
+    prod = group_details(example_synth)["prod-deployment-group"]["Value"]
+    assert (
+        prod["ModelDeployPipelineName"]
+        == "mlops-demo-models-sagemaker-model-cicd-prod-deployment-group-model-deploy"
+    )
+    assert set(prod["Endpoints"]) == {"prod-train-env", "prod-approval-env", "prod-env"}
+    assert all(len(name) <= 63 for name in prod["Endpoints"].values())
+    assert TOOLING_ACCOUNT not in json.dumps(prod["Endpoints"])
