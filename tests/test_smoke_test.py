@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import boto3
 import botocore.handlers
+import botocore.loaders
+import botocore.session
 import pytest
 import requests  # type: ignore[import-untyped]
 from botocore.awsrequest import AWSResponse
@@ -129,9 +131,23 @@ def deploy_world() -> Iterator[boto3.Session]:
         yield session
 
 
+SERVICE_MODELS = botocore.loaders.create_loader()
+
+
+def session_sharing_service_models(**options: Any) -> boto3.Session:
+    """``boto3.Session`` as the script calls it, reading service models through one loader for the module.
+
+    Each new session would parse SageMaker's service model again: most of a test's time, none of its subject.
+    """
+    core = botocore.session.get_session()
+    core.register_component("data_loader", SERVICE_MODELS)
+    return boto3.session.Session(botocore_session=core, **options)
+
+
 @pytest.fixture
-def aws(deploy_world: boto3.Session) -> boto3.Session:
+def aws(deploy_world: boto3.Session, monkeypatch: pytest.MonkeyPatch) -> boto3.Session:
     """The deploy account as each test starts: the endpoint in service on the new config, nothing invoked."""
+    monkeypatch.setattr(smoke.boto3, "Session", session_sharing_service_models)
     endpoint = sagemaker_backends[DEPLOY_ACCOUNT][REGION].endpoints[ENDPOINT]
     endpoint.endpoint_config_name = CONFIG
     endpoint.endpoint_status = "InService"
