@@ -6,6 +6,8 @@ deploy pipeline with the version as its ``APPROVED_MODEL_INFO`` pipeline variabl
 re-synthesizes this module with that variable, so a queued execution deploys the model it was started
 for, and its stages, fixed from the moment the pipeline is created, deploy the endpoint stack into the
 build account and every deploy account, asking a human before each environment that needs approval.
+Each endpoint's deploy is followed, in its stage, by its smoke test (:mod:`stages.smoke_test`), so a
+failing or rolled-back endpoint stops the run before the next environment.
 Approvals the trigger cannot take end in queues with alarms (:mod:`stages.failed_approvals`).
 
 Why the stages never depend on the model: the infra pipeline deploys this pipeline from a synth without
