@@ -21,13 +21,26 @@ def deployment_groups_path(stack_name: str) -> str:
     return f"/{stack_name}/deployment-groups/"
 
 
-def module_metadata(*, stack_name: str, infra_pipeline_name: str, infra_pipeline_arn: str) -> dict[str, str]:
-    """The ``metadata`` output: the same size whatever the number of groups."""
-    return {
+def module_metadata(
+    *,
+    stack_name: str,
+    infra_pipeline_name: str,
+    infra_pipeline_arn: str,
+    notification_topic_arn: str | None = None,
+) -> dict[str, str]:
+    """The ``metadata`` output: the same size whatever the number of groups.
+
+    ``notification_topic_arn``: where the module publishes, with ``notifications`` only; other modules
+    may subscribe to it.
+    """
+    metadata = {
         "InfraPipelineName": infra_pipeline_name,
         "InfraPipelineArn": infra_pipeline_arn,
         "DeploymentGroupsParameterPath": deployment_groups_path(stack_name),
     }
+    if notification_topic_arn is not None:
+        metadata["NotificationTopicArn"] = notification_topic_arn
+    return metadata
 
 
 def group_detail(plan: GroupPlan) -> dict[str, object]:

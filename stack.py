@@ -17,6 +17,7 @@ from constructs import Construct
 from blocks import LOG_RETENTION
 from blocks.governance import Governance, GovernedStack
 from blocks.nag import acknowledge, acknowledge_codebuild_defaults
+from blocks.notifications import Notifications, topic_name, topic_rule_name
 from blocks.pipelines import (
     BUILD_IMAGE,
     RUNTIMES,
@@ -97,6 +98,7 @@ class MlopsCicdStack(GovernedStack):
             ),
         )
 
+        self.notifications = self._notifications(settings)
         self.groups: dict[str, DeploymentGroupStage] = {}
         group_details = Construct(self, "DeploymentGroupDetail")
         for plan in settings.groups:
@@ -110,11 +112,14 @@ class MlopsCicdStack(GovernedStack):
                 plan=plan,
                 governance=governance,
                 access_logs_bucket_name=logs_bucket_name,
+                notifications=self.notifications,
             )
             _group_detail_parameter(group_details, settings.stack_name, plan)
         self._add_group_waves(list(self.groups.values()), source, infra.path)
 
         self.pipeline.build_pipeline()
+        if self.notifications is not None:
+            self.notifications.add_pipeline_rule(self.pipeline.pipeline, pipeline_name=self.pipeline_name)
         check_pipeline(self.pipeline.pipeline, "infra pipeline")
         grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
@@ -131,8 +136,24 @@ class MlopsCicdStack(GovernedStack):
                     infra_pipeline_arn=self.format_arn(
                         service="codepipeline", resource=self.pipeline_name, region=tooling.region
                     ),
+                    notification_topic_arn=self.notifications.topic_arn if self.notifications else None,
                 )
             ),
+        )
+
+    def _notifications(self, settings: ApplicationSettings) -> Notifications | None:
+        """The module's topic (or the user's) and Slack channel; nothing at all without ``notifications``."""
+        given = settings.parameters.notifications
+        if given is None:
+            return None
+        return Notifications(
+            self,
+            "Notifications",
+            topic_name=topic_name(settings.stack_name),
+            emails=given.emails,
+            topic_arn=given.topic_arn,
+            slack_channel_configuration_arn=given.slack_channel_configuration_arn,
+            training_rule_names=[topic_rule_name(plan.names) for plan in settings.groups],
         )
 
     def _add_group_waves(

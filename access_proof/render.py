@@ -42,6 +42,7 @@ POLICY_TYPES = frozenset(
         "AWS::ECR::Repository",
         "AWS::SageMaker::ModelPackageGroup",
         "AWS::Events::Rule",
+        "AWS::Events::EventBusPolicy",
         "AWS::CodePipeline::Pipeline",
     }
 )

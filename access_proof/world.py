@@ -2,8 +2,8 @@
 
 A world is built from templates as deployed (see :mod:`access_proof.render`): each account's roles with
 their identity policies and boundaries, and each resource's own policy (bucket, key, topic, queue,
-function, repository, model package group, a role's trust policy). :meth:`World.evaluate` then decides a
-request as AWS would (:func:`access_proof.policy.decide`).
+function, repository, model package group, event bus, a role's trust policy). :meth:`World.evaluate`
+then decides a request as AWS would (:func:`access_proof.policy.decide`).
 """
 
 from __future__ import annotations
@@ -143,6 +143,18 @@ class World:
                 self._resource(self._queue_urls[url], "sqs").policies.append(props["PolicyDocument"])
         elif kind == "AWS::Lambda::Permission":
             self._add_lambda_permission(logical_id, props, where)
+        elif kind == "AWS::Events::EventBusPolicy":
+            self._add_bus_policy(props, where)
+
+    def _add_bus_policy(self, props: Mapping[str, Any], where: Placement) -> None:
+        """One statement of an event bus's policy, on the bus it names: a default bus has no template."""
+        if "Statement" not in props:
+            raise UnsupportedPolicyError("an event bus policy without Statement (its deprecated form)")
+        bus = str(props.get("EventBusName", "default"))
+        if not bus.startswith("arn:"):
+            bus = f"arn:{where.partition}:events:{where.region}:{where.account}:event-bus/{bus}"
+        statement = {"Sid": props["StatementId"], **props["Statement"]}
+        self._resource(bus, "events").policies.append({"Statement": [statement]})
 
     def _add_lambda_permission(self, logical_id: str, props: Mapping[str, Any], where: Placement) -> None:
         """A function's resource policy statement, as Lambda writes it for ``AddPermission``."""

@@ -2,8 +2,8 @@
 
 ``load_settings(environ)`` reads seedfarmer's variables (:mod:`settings.variables` states their names,
 :mod:`settings.environment` reads them) into the manifest's models (:mod:`settings.models`,
-:mod:`settings.repositories`, field types in :mod:`settings.fields`), parses the approved model
-(:mod:`settings.approved_model`) and resolves each deployment group into a
+:mod:`settings.repositories`, :mod:`settings.notifications`, field types in :mod:`settings.fields`),
+parses the approved model (:mod:`settings.approved_model`) and resolves each deployment group into a
 :class:`settings.group_plan.GroupPlan`. Every problem is one line naming the parameter and the path inside
 it (:mod:`settings.errors`), e.g. ``deployment-groups[1].buildEnvironment.account: must be 12 digits``.
 """
@@ -40,6 +40,7 @@ from settings.models import (
     SeedFarmerContext,
     ToolingEnvironment,
 )
+from settings.notifications import NotificationSettings
 from settings.repositories import InfraRepositorySettings, RepositorySettings
 from settings.variables import (
     APPROVED_MODEL_GROUP_VARIABLE,
@@ -81,6 +82,7 @@ __all__ = [
     "GroupPlan",
     "InfraRepositorySettings",
     "ModuleParameters",
+    "NotificationSettings",
     "RepositorySettings",
     "SeedFarmerContext",
     "SettingsError",

@@ -21,6 +21,7 @@ from settings.models import (
     EndpointSettings,
     ModuleParameters,
 )
+from settings.notifications import NotificationSettings
 from settings.repositories import InfraRepositorySettings
 from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
 from settings.variables import MAP_PARAMETERS, parameter_name
@@ -100,6 +101,7 @@ def _places_of_keys() -> dict[str, list[str]]:
         (RolloutSettings, "endpoint.rollout"),
         (AlarmSettings, "endpoint.alarms"),
         (ServerlessSettings, "endpoint.serverless"),
+        (NotificationSettings, "notifications"),
     ]
     for model, place in models:
         for field, info in model.model_fields.items():

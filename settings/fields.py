@@ -174,6 +174,8 @@ RESOURCE_TAG_LIMITS = {
     "AWS::ApplicationAutoScaling::ScalableTarget": 50,
     "AWS::CloudWatch::Alarm": 50,
     "AWS::CodeBuild::Project": 50,
+    # CodeStar Notifications documents no limit of its own: AWS's general 50 ("Tagging AWS resources").
+    "AWS::CodeStarNotifications::NotificationRule": 50,
     "AWS::CodePipeline::Pipeline": 50,
     "AWS::ECR::Repository": 50,
     "AWS::Events::Rule": 50,

@@ -22,6 +22,7 @@ from settings.errors import PROBLEMS_SHOWN, SettingsError, validation_problems
 from settings.group_plan import GroupPlan, group_names
 from settings.groups_file import MODULE_FOLDER, groups_from_file
 from settings.models import ModuleParameters, SeedFarmerContext, ToolingEnvironment
+from settings.notifications import tooling_problems
 from settings.variables import (
     APPROVED_MODEL_GROUP_VARIABLE,
     APPROVED_MODEL_INFO_VARIABLE,
@@ -84,6 +85,12 @@ def load_settings(environ: Mapping[str, str], *, module_folder: Path = MODULE_FO
             parts.get("parameters"),
             parts.get("tooling"),
             groups_label or parameter_name("deployment_groups"),
+        )
+    if "parameters" in parts and "tooling" in parts and parts["parameters"].notifications is not None:
+        problems += tooling_problems(
+            parts["parameters"].notifications,
+            tooling_account=parts["tooling"].account,
+            tooling_region=parts["tooling"].region,
         )
     info, approved_group = _approved_model(env, parts.get("parameters"), problems)
     groups: tuple[GroupPlan, ...] = ()

@@ -29,6 +29,7 @@ from settings.fields import (
     repeated_names,
 )
 from settings.inputs import Input
+from settings.notifications import NotificationSettings
 from settings.repositories import InfraRepositorySettings, RepositorySettings
 from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
 from settings.rollout_plan import RolloutPlan, endpoint_facts, resolve_endpoint_rollout
@@ -272,6 +273,13 @@ class ModuleParameters(_FromEnvironment):
     )
     tags: dict[TagKey, TagValue] = Field(
         default_factory=dict, description="Tags on every stack and resource, beside the module's own."
+    )
+    notifications: NotificationSettings | None = Field(
+        None,
+        description=(
+            "Who hears about failed pipelines, approvals waiting and failed trainings (emails, an existing "
+            "topic, a Slack channel configuration); none: nothing notification-related is created."
+        ),
     )
 
     @field_validator("tags", mode="after")

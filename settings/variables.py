@@ -17,7 +17,7 @@ APPROVED_MODEL_INFO_VARIABLE = "APPROVED_MODEL_INFO"
 APPROVED_MODEL_GROUP_VARIABLE = "APPROVED_MODEL_GROUP"
 
 # Parameters seedfarmer JSON-encodes; the others are plain strings.
-STRUCTURED_PARAMETERS = ("infra_repo", "model_build_repo", "deployment_groups", "tags")
+STRUCTURED_PARAMETERS = ("infra_repo", "model_build_repo", "deployment_groups", "tags", "notifications")
 # Parameters that are maps from user-chosen keys: their keys are shown quoted, e.g. tags['aws:x'].
 MAP_PARAMETERS = frozenset({"tags"})
 

@@ -13,7 +13,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
-from blocks.governance import Governance
+from blocks.governance import Governance, GovernedStack
+from blocks.notifications import (
+    Notifications,
+    forward_training_failures,
+    notify_training_failures,
+    relay_training_failures,
+)
 from blocks.pipelines import in_folder
 from names import cdk_lookup_role_arn
 from settings import GroupPlan, InfraRepositorySettings, RepositorySettings, ToolingEnvironment
@@ -37,6 +43,7 @@ class DeploymentGroupStage(cdk.Stage):
         plan: GroupPlan,
         governance: Governance,
         access_logs_bucket_name: str,
+        notifications: Notifications | None = None,
     ) -> None:
         tooling = cdk.Environment(account=tooling_environment.account, region=tooling_environment.region)
         super().__init__(scope, construct_id, env=tooling)
@@ -89,6 +96,40 @@ class DeploymentGroupStage(cdk.Stage):
         self.model_deploy.add_stack_dependency(
             self.build_support, "The approval trigger subscribes to the build account's topic"
         )
+        self.notification_relay: GovernedStack | None = None
+        if notifications is not None:
+            self._notify(notifications, plan, tooling_environment, governance)
+
+    def _notify(
+        self,
+        notifications: Notifications,
+        plan: GroupPlan,
+        tooling: ToolingEnvironment,
+        governance: Governance,
+    ) -> None:
+        """The group's pipelines and its failed trainings, to the module's notifications.
+
+        A failed training is an event in the build account and region; EventBridge sends it to another
+        account's bus only within one region, so it travels build account -> tooling account (build
+        region) -> tooling region, where the rule publishing to the topic lives.
+        """
+        names = plan.names
+        forward_training_failures(self.build_support, names=names, tooling_account=tooling.account)
+        notify_training_failures(self.model_build, names=names, topic_arn=notifications.topic_arn)
+        notifications.add_pipeline_rule(self.model_build.pipeline, pipeline_name=names.model_build_pipeline)
+        notifications.add_pipeline_rule(
+            self.model_deploy.pipeline.pipeline, pipeline_name=names.model_deploy_pipeline
+        )
+        if names.build_region != tooling.region:
+            self.notification_relay = GovernedStack(
+                self,
+                "NotificationRelay",
+                env=cdk.Environment(account=tooling.account, region=names.build_region),
+                governance=governance,
+                stack_name=plan.stack_name("notification-relay"),
+                description=f"SageMaker model CICD: failed trainings of {plan.name}, to {tooling.region}",
+            )
+            relay_training_failures(self.notification_relay, names=names, tooling_region=tooling.region)
 
     @property
     def stacks(self) -> list[cdk.Stack]:

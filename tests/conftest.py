@@ -383,6 +383,16 @@ LONG_PARAMETERS: list[dict[str, Any]] = [
     {"name": "permissions-boundary-name", "value": "OrgPermissionsBoundary"},
     {"name": "s3-access-logs-bucket-arn", "value": "arn:aws:s3:::org-tooling-access-logs"},
     {"name": "tags", "value": {"CostCenter": "ml-4242", "Owner": "platform"}},
+    # The module's own topic (emails) and a Slack channel; a group in a second region gets a relay.
+    {
+        "name": "notifications",
+        "value": {
+            "emails": ["ml-team@example.com", "on-call@example.com"],
+            "slackChannelConfigurationArn": (
+                f"arn:aws:chatbot::{TOOLING_ACCOUNT}:chat-configuration/slack-channel/ml-alerts"
+            ),
+        },
+    },
     {
         "name": "deployment-groups",
         "value": [

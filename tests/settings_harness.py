@@ -48,12 +48,17 @@ PARAMETERS: dict[str, Any] = {
             },
             "deployEnvironments": [
                 {"name": "prod-approval-env", "account": "123456789016", "type": "preprod"},
-                {"name": "prod-env", "account": "123456789017", "type": "prod"},
+                {
+                    "name": "prod-env",
+                    "account": "123456789017",
+                    "type": "prod",
+                    "endpoint": {"initialInstanceCount": 2},
+                },
             ],
         },
     ],
 }
-STRUCTURED = {"infra-repo", "model-build-repo", "deployment-groups", "tags"}
+STRUCTURED = {"infra-repo", "model-build-repo", "deployment-groups", "tags", "notifications"}
 BASELINE = {
     "SEEDFARMER_PARAMETER_INFRA_REPO": json.dumps(PARAMETERS["infra-repo"]),
     "SEEDFARMER_PARAMETER_MODEL_BUILD_REPO": json.dumps(PARAMETERS["model-build-repo"]),
@@ -91,7 +96,7 @@ TAG_CHARACTERS = "may hold only letters, digits, spaces and _ . : / = + - @ (AWS
 UNKNOWN = "unknown key (check its spelling)"
 KNOWN = (
     "known: infra-repo, model-build-repo, deployment-groups, deployment-groups-file, "
-    "permissions-boundary-name, s3-access-logs-bucket-arn, tags"
+    "permissions-boundary-name, s3-access-logs-bucket-arn, tags, notifications"
 )
 PROJECT_REQUIRED = (
     "SEEDFARMER_PROJECT_NAME: is required "

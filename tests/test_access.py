@@ -11,7 +11,6 @@ Written for the design of issue 10 (items 1-6); docs/design.md has the table of 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +30,6 @@ from tests.conftest import (
     StackArtifact,
     Synth,
     approved_model_environment,
-    clean_environment,
 )
 
 REGION = TOOLING_REGION
@@ -122,16 +120,12 @@ def denied(world: World, request: Request) -> None:
 
 @pytest.fixture(scope="module")
 def bootstrap_template() -> dict[str, Any]:
-    """The pinned CLI's own bootstrap template; works offline and without credentials."""
-    shown = subprocess.run(
-        [str(CDK_CLI), "bootstrap", "--show-template", "--no-notices"],
-        cwd=ROOT,
-        env=clean_environment({}),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    template: dict[str, Any] = load_yaml(shown.stdout)
+    """The pinned CLI's own bootstrap template: the file its ``cdk bootstrap --show-template`` prints
+    (reformatted), read without starting Node."""
+    shown = (
+        CDK_CLI.resolve().parent.parent / "lib" / "api" / "bootstrap" / "bootstrap-template.yaml"
+    ).read_text()
+    template: dict[str, Any] = load_yaml(shown)
     return template
 
 
@@ -644,6 +638,34 @@ def test_the_scaling_function_registers_only_its_own_endpoint(
     other_stack = f"arn:aws:cloudformation:{REGION}:{account}:stack/another-stack/1"
     denied(world, Request(role, "cloudformation:DescribeStacks", other_stack))
     denied(world, Request(role, "sagemaker:UpdateEndpoint", endpoint))
+
+
+@pytest.mark.parametrize("environment", sorted(TARGETS))
+def test_the_endpoint_role_reads_only_its_own_rollback_alarms(
+    world: World, approved_synth: Synth, environment: str
+) -> None:
+    """SageMaker reads the auto-rollback alarms' state as the model's execution role: "Ensure that your
+    IAM execution role has permission to perform the cloudwatch:DescribeAlarms action on the auto-rollback
+    alarms you specify" (SageMaker Developer Guide, "Auto-Rollback Configuration and Monitoring"); the
+    call sends no condition keys beyond the global ones.
+    https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html
+    """
+    role = endpoint_role(world, approved_synth, environment)
+    account = TARGETS[environment]
+
+    def alarm(endpoint: str, kind: str) -> str:
+        return f"arn:aws:cloudwatch:{REGION}:{account}:alarm:{endpoint}-rollback-{kind}"
+
+    own = NAMES.endpoint(environment)
+    for kind in ("5xx", "latency"):
+        allowed(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, kind)))
+    # Another endpoint's alarm in the same account (the other group's, or the same name from another
+    # account), and the alarms' writes, are not the role's.
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(OTHER.endpoint(environment), "5xx")))
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, "5xx").replace(account, OUTSIDER)))
+    denied(world, Request(role, "cloudwatch:DescribeAlarms", alarm(own, "5xx").replace("5xx", "custom")))
+    denied(world, Request(role, "cloudwatch:PutMetricAlarm", alarm(own, "5xx")))
+    denied(world, Request(role, "cloudwatch:DeleteAlarms", alarm(own, "5xx")))
 
 
 def test_the_deploy_pipeline_assumes_only_its_targets_deploy_roles(world: World, model_deploy: str) -> None:

@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from app import build_app
 from names import GroupNames
-from settings import DeploymentGroupSettings, DeployOrder, deploy_waves
-from stages.endpoint import EndpointStack
+from settings import DeploymentGroupSettings, DeployOrder, deploy_waves, load_settings
 from tests.conftest import (
     TOOLING_ACCOUNT,
     StackArtifact,
@@ -501,21 +499,19 @@ def test_group_detail_names_the_deploy_pipelines_and_endpoints(example_synth: Sy
 
 
 def test_each_groups_approval_reaches_its_own_three_targets() -> None:
-    """With the prod group's (approved_synth), all six targets of the README example get a real endpoint.
-
-    Built in this process, not synthesized: where each endpoint stack lands is decided at construction.
-    """
-    app, _ = build_app(environ=seedfarmer_environment(extra=approved_model_environment(EXPERIMENT)))
-    placement = {
-        stack.node.path.split("/")[-2]: (stack.account, stack.region)
-        for stack in app.node.find_all()
-        if isinstance(stack, EndpointStack) and stack.node.try_find_child("Endpoint") is not None
-    }
-    assert placement == {
-        "experiment-env1": ("123456789012", "us-east-1"),
-        "experiment-env2": ("123456789013", "us-east-1"),
-        "experiment-env3": ("123456789014", "us-east-1"),
-    }
+    """An approval is its own group's only: the experiment group's plan carries it to its three targets,
+    every other group's plan stays without a model (the approved synth shows a plan's model becoming
+    real endpoint stacks in its targets' accounts)."""
+    settings = load_settings(seedfarmer_environment(extra=approved_model_environment(EXPERIMENT)))
+    models = {plan.name: plan.approved_model for plan in settings.groups}
+    assert models.pop(EXPERIMENT) is not None
+    assert set(models.values()) == {None}
+    (experiment,) = [plan for plan in settings.groups if plan.name == EXPERIMENT]
+    assert [(t.name, t.account) for t in experiment.targets] == [
+        ("experiment-env1", "123456789012"),
+        ("experiment-env2", "123456789013"),
+        ("experiment-env3", "123456789014"),
+    ]
 
 
 def _group(

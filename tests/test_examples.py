@@ -36,12 +36,19 @@ def test_every_example_manifest_is_synthesized_by_the_suite(path: Path, synth_po
     assert synth_pool.get(name).stacks
 
 
-def test_the_architecture_picture_is_a_real_png() -> None:
-    picture = MANIFESTS.parent.parent / "docs" / "_static" / "architecture.png"
+@pytest.mark.parametrize("name", ["architecture", "rollout"])
+def test_the_pictures_are_real_pngs_drawn_by_their_script_and_shown(name: str) -> None:
+    docs = MANIFESTS.parent.parent / "docs"
+    picture = docs / "_static" / f"{name}.png"
     header = picture.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
     assert width > 1000
     assert height > 1000
+    assert (
+        f'OUTPUT = Path(__file__).resolve().parent / "_static" / "{name}"'
+        in (docs / f"{name}.py").read_text()
+    )
     readme = (MANIFESTS.parent.parent / "README.md").read_text()
-    assert "](docs/_static/architecture.png)" in readme
+    assert f"](docs/_static/{name}.png)" in readme
+    assert f"`docs/{name}.py`" in readme

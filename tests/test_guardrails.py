@@ -13,10 +13,11 @@ import pytest
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_by_config  # type: ignore[import-untyped]
 
-from settings import DeployEnvironmentSettings, EndpointSettings, EnvironmentType
+from settings import DeployEnvironmentSettings, EndpointSettings, EnvironmentType, load_settings
 from settings.rollout import AlarmSettings, RolloutMode, ServerlessSettings
 from stages.endpoint import EndpointStack
 from stages.endpoint_guardrails import deployment_config, rollback_alarm_names, serverless_variant
+from tests.conftest import Synth, seedfarmer_environment
 from tests.test_endpoint import CONTEXT, GOVERNANCE, NAMES, REGION, approved
 
 TEAM_ALARM = "fraud-team business-kpi drop"
@@ -103,6 +104,30 @@ def test_prod_shifts_a_canary_and_rolls_back_on_its_alarms_and_the_teams(templat
             ]
         },
     }
+
+
+def test_every_prod_endpoint_of_the_readme_example_is_a_canary_rolled_back_by_its_own_alarms(
+    approved_synth: Synth,
+) -> None:
+    """issue 16's "done when", on the example as its deploy pipeline synthesizes it after an approval (the
+    example synth's endpoint stacks are placeholders): each prod variant has 2 instances, so a canary."""
+    prod = [
+        f"{plan.name}/ModelDeploy/{target.name}/Endpoint"
+        for plan in load_settings(seedfarmer_environment()).groups
+        for target in plan.targets
+        if target.type is EnvironmentType.PROD
+    ]
+    assert prod == ["prod-deployment-group/ModelDeploy/prod-env/Endpoint"]
+    for suffix in prod:
+        resources = approved_synth.stack(suffix).template["Resources"].values()
+        (endpoint,) = [r["Properties"] for r in resources if r["Type"] == "AWS::SageMaker::Endpoint"]
+        own_alarms = sorted(
+            r["Properties"]["AlarmName"] for r in resources if r["Type"] == "AWS::CloudWatch::Alarm"
+        )
+        config = endpoint["DeploymentConfig"]
+        assert config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY", suffix
+        rollback = [alarm["AlarmName"] for alarm in config["AutoRollbackConfiguration"]["Alarms"]]
+        assert sorted(rollback) == own_alarms == sorted(rollback_alarm_names(endpoint["EndpointName"]))
 
 
 def test_endpoint_waits_for_its_alarms_which_watch_the_new_config(templates: Templates) -> None:

@@ -19,6 +19,7 @@ from settings import (
     InfraRepositorySettings,
     ModuleParameters,
 )
+from settings.notifications import NotificationSettings
 from settings.rollout import AlarmSettings, RolloutSettings, ServerlessSettings
 from settings.variables import parameter_name
 
@@ -33,6 +34,7 @@ TABLE_ROWS: list[tuple[type[BaseModel], str]] = [
     (RolloutSettings, "endpoint.rollout.{}"),
     (AlarmSettings, "endpoint.alarms.{}"),
     (ServerlessSettings, "endpoint.serverless.{}"),
+    (NotificationSettings, "notifications.{}"),
 ]
 # Fields of every environment: the README lists them once, in a table of their own.
 ENVIRONMENT_FIELDS = ("requireApproval", "endpoint")
@@ -82,6 +84,7 @@ def test_every_field_has_a_row_and_every_row_a_field() -> None:
         RolloutSettings,
         AlarmSettings,
         ServerlessSettings,
+        NotificationSettings,
     ],
 )
 def test_every_field_documents_itself(model: type[BaseModel]) -> None:

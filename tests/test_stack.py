@@ -46,6 +46,22 @@ def test_snapshots(example_synth: Synth, snapshot: SnapshotAssertion) -> None:
         assert example_synth.stacks[name].template == json_snapshot(name=name.replace("/", "."))
 
 
+def test_two_processes_write_the_same_bytes(example_synth: Synth, approved_synth: Synth) -> None:
+    """Determinism across processes, for every template: the approved synth differs from the
+    example only in the approving group's endpoint stacks (their own snapshots pin those across runs)."""
+
+    def templates(synth: Synth) -> dict[str, bytes]:
+        files = synth.outdir.rglob("*.template.json")
+        return {str(path.relative_to(synth.outdir)): path.read_bytes() for path in files}
+
+    example, approved = templates(example_synth), templates(approved_synth)
+    assert example.keys() == approved.keys()
+    differ = sorted(name for name, text in example.items() if approved[name] != text)
+    stacks = ["prodapprovalenvEndpoint81C1D16E", "prodenvEndpointF26B45B9", "prodtrainenvEndpointE7479BDE"]
+    expected = [f"MlopsCicdproddeploymentgroupModelDeploy{stack}.template.json" for stack in stacks]
+    assert [name.rsplit("/", 1)[1] for name in differ] == expected, differ
+
+
 def test_stacks_land_in_the_right_accounts_and_regions(example_synth: Synth) -> None:
     placement = {name: (s.account, s.region) for name, s in example_synth.stacks.items()}
     tooling = (TOOLING_ACCOUNT, "us-east-1")
