@@ -170,6 +170,18 @@ class GroupNames:
         """
         return self._name(f"{bounded(environment_name, 24)}-endpoint", IAM_ROLE)
 
+    def smoke_test_role(self, environment_name: str) -> str:
+        """The endpoint account's role the deploy pipeline's smoke test assumes.
+
+        Fixed, so the tooling side can name it before it exists; per group and environment, as
+        :meth:`endpoint_execution_role`.
+        """
+        return self._name(f"{bounded(environment_name, 24)}-smoke", IAM_ROLE)
+
+    def smoke_test_project_role(self, environment_name: str) -> str:
+        """The smoke test's own role in the tooling account; fixed, so the smoke role can trust it by name."""
+        return self._name(f"{bounded(environment_name, 24)}-smoke-test", IAM_ROLE)
+
     @property
     def undelivered_approvals_queue(self) -> str:
         """Fixed: the subscription names it from another region, where no reference reaches."""

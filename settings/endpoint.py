@@ -68,6 +68,14 @@ class EndpointSettings(Input):
     serverless: ServerlessSettings | None = Field(
         None, description="Serve on SageMaker Serverless Inference instead of instances (for dev)."
     )
+    # A real-time XGBoost endpoint answers a few CSV rows in tens of milliseconds; the step adds the network.
+    # At most 60 s: a container must answer InvokeEndpoint within that (SageMaker API Reference).
+    smoke_test_max_latency_ms: StrictInt = Field(
+        2_000,
+        ge=1,
+        le=60_000,
+        description="The smoke test after each deploy fails a sample request answered more slowly (ms).",
+    )
 
     def network_parameters(self, project_name: str) -> tuple[str, str]:
         """The SSM parameters holding the endpoint's subnet ids and security group id.

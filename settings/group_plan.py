@@ -13,7 +13,8 @@ from settings.approved_model import ApprovedModel
 from settings.models import DeployEnvironmentSettings, DeploymentGroupSettings, DeployOrder, EnvironmentType
 
 TYPE_ORDER = (EnvironmentType.DEV, EnvironmentType.PREPROD, EnvironmentType.PROD)
-ACTIONS_PER_ENVIRONMENT = 2  # CDK Pipelines deploys a stack as a change set, then executes it
+ACTIONS_PER_ENVIRONMENT = 3
+"""CDK Pipelines deploys a stack as a change set, then executes it; the smoke test follows."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def deploy_waves(group: DeploymentGroupSettings) -> tuple[DeployWave, ...]:
         for approval, members in split.items():
             # Named after the type; "-approved" only tells two stages of one type apart.
             name = f"{kind}-approved" if approval and len(split) == 2 else str(kind)
-            # Each environment is two actions (change set, execute): a stage holds so many at most.
+            # Each environment is three actions (change set, execute, smoke test): a stage holds so many.
             size = (STAGE_ACTIONS - int(approval)) // ACTIONS_PER_ENVIRONMENT
             chunks = [members[start : start + size] for start in range(0, len(members), size)]
             for number, chunk in enumerate(chunks, start=1):

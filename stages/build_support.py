@@ -18,7 +18,7 @@ from constructs import Construct
 
 from blocks.governance import Governance, GovernedStack
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket, removal_policy
-from names import MODEL_ARTIFACTS_PREFIX, GroupNames
+from names import MODEL_ARTIFACTS_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from stages.approval_events import approval_topic
 from stages.build_support_roles import model_build_access_role, sagemaker_execution_role
 from stages.model_registry import model_registry
@@ -41,7 +41,7 @@ _STUDIO_CORS = s3.CorsRule(
 
 @dataclass(frozen=True)
 class EndpointReader:
-    """The endpoint execution role of one of the group's environments, which reads its model artifacts."""
+    """A fixed-name role of one of the group's environments (endpoint or smoke test) that reads from here."""
 
     account: str
     role_name: str
@@ -60,6 +60,7 @@ class BuildSupportStack(GovernedStack):
         names: GroupNames,
         tooling_region: str,
         endpoint_readers: Sequence[EndpointReader],
+        sample_readers: Sequence[EndpointReader] = (),
         retain: bool,
         stack_name: str,
     ) -> None:
@@ -67,7 +68,8 @@ class BuildSupportStack(GovernedStack):
 
         ``endpoint_readers``: the endpoint execution roles of the group's environments, by fixed name; those
         in other accounts are granted read of model artifacts and images here (same-account ones need only
-        their own identity policy).
+        their own identity policy). ``sample_readers``: the smoke-test roles of the same environments, which
+        read sample payloads only.
         """
         super().__init__(
             scope,
@@ -109,6 +111,7 @@ class BuildSupportStack(GovernedStack):
             exposed_headers=_STUDIO_CORS.exposed_headers,
         )
         self._share_model_artifacts(readers, reader_role_arns, names)
+        self._share_sample_payloads(sample_readers, names)
         self.image_repository = self._image_repository(names, readers, reader_role_arns)
 
         self.model_package_group = model_registry(self, names, readers)
@@ -144,6 +147,43 @@ class BuildSupportStack(GovernedStack):
                 resources=["*"],
                 conditions={
                     **only_endpoint_roles,
+                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
+                },
+            )
+        )
+
+    def _share_sample_payloads(self, smoke_roles: Sequence[EndpointReader], names: GroupNames) -> None:
+        """Other accounts' smoke-test roles read sample payloads (``samples/``), nothing else.
+
+        Granted as the model artifacts are, to the accounts on the roles' fixed ARNs: they do not exist yet.
+        """
+        others = sorted({(r.account, r.role_name) for r in smoke_roles if r.account != names.build_account})
+        if not others:
+            return
+        accounts = sorted({account for account, _ in others})
+        only_smoke_roles = {
+            "ArnEquals": {
+                "aws:PrincipalArn": [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{n}" for a, n in others]
+            }
+        }
+        self.artifacts_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SmokeTestRolesReadSamplePayloads",
+                principals=[iam.AccountPrincipal(a) for a in accounts],
+                actions=["s3:GetObject"],
+                resources=[self.artifacts_bucket.arn_for_objects(f"{SAMPLE_PAYLOADS_PREFIX}/*")],
+                conditions=only_smoke_roles,
+            )
+        )
+        self.artifacts_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SmokeTestRolesDecryptSamplePayloadsThroughS3",
+                principals=[iam.AccountPrincipal(a) for a in accounts],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    **only_smoke_roles,
+                    # S3 decrypts for the caller through KMS (KMS Developer Guide, "kms:ViaService").
                     "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
                 },
             )

@@ -60,6 +60,10 @@ class DeploymentGroupStage(cdk.Stage):
                 EndpointReader(account=target.account, role_name=names.endpoint_execution_role(target.name))
                 for target in plan.targets
             ],
+            sample_readers=[
+                EndpointReader(account=target.account, role_name=names.smoke_test_role(target.name))
+                for target in plan.targets
+            ],
             retain=plan.keeps_build_data,
             stack_name=plan.stack_name("build-support"),
         )

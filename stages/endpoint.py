@@ -39,7 +39,7 @@ from constructs import Construct
 from blocks.governance import Governance, GovernedStack
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import GroupNames
-from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
+from settings import NO_APPROVED_MODEL, ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
 from stages.endpoint_guardrails import (
     VARIANT_NAME,
     RollbackAlarms,
@@ -50,6 +50,7 @@ from stages.endpoint_guardrails import (
 from stages.endpoint_network import endpoint_network
 from stages.endpoint_role import DATA_CAPTURE_PREFIX, endpoint_execution_role
 from stages.endpoint_scaling import VariantScaling
+from stages.smoke_test import add_smoke_role
 
 # Instance families with local NVMe instance storage. SageMaker encrypts those volumes with a hardware
 # module on the instance and rejects a KmsKeyId for them: "You can't request a KmsKeyId when using an
@@ -83,6 +84,9 @@ def nvme_instance(instance_type: str) -> bool:
 class EndpointStack(GovernedStack):
     """One group's endpoint in one deploy (or the build) account, in the build region."""
 
+    endpoint_name_output: cdk.CfnOutput
+    endpoint_config_name_output: cdk.CfnOutput
+
     def __init__(
         self,
         scope: Construct,
@@ -113,8 +117,10 @@ class EndpointStack(GovernedStack):
             environment.name, serverless=environment.endpoint.serverless is not None
         )
         if approved_model is None:
-            # Never deployed: the deploy pipeline stops before this stage until a version is approved.
+            # Never deployed: the deploy pipeline stops before this stage until a version is approved. Its
+            # outputs exist all the same: the pipeline, built from this synth, reads them after the stage.
             cdk.CfnWaitConditionHandle(self, "NoApprovedModel")
+            self._outputs(self.endpoint_name, NO_APPROVED_MODEL)
             return
         settings = environment.endpoint
         serverless = settings.serverless
@@ -238,8 +244,28 @@ class EndpointStack(GovernedStack):
         )
         alarms.watch(endpoint)
         scaling.around(endpoint)
-        cdk.CfnOutput(
-            self, "EndpointName", value=endpoint.attr_endpoint_name, description="SageMaker endpoint"
+        self._outputs(endpoint.attr_endpoint_name, endpoint_config.attr_endpoint_config_name)
+        add_smoke_role(
+            self,
+            names=names,
+            environment_name=environment.name,
+            endpoint_name=self.endpoint_name,
+            tooling_account=governance.tooling_account,
+        )
+
+    def _outputs(self, endpoint_name: str, endpoint_config_name: str) -> None:
+        """What the deploy pipeline's smoke test reads: the same logical ids in the placeholder and after.
+
+        The config is the one this update deployed; the endpoint serving another means a rollback.
+        """
+        self.endpoint_name_output = cdk.CfnOutput(
+            self, "EndpointName", value=endpoint_name, description="SageMaker endpoint"
+        )
+        self.endpoint_config_name_output = cdk.CfnOutput(
+            self,
+            "EndpointConfigName",
+            value=endpoint_config_name,
+            description="The endpoint config this deployment created",
         )
 
     def _data_capture_bucket(

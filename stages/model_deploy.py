@@ -6,6 +6,8 @@ deploy pipeline with the version as its ``APPROVED_MODEL_INFO`` pipeline variabl
 re-synthesizes this module with that variable, so a queued execution deploys the model it was started
 for, and its stages, fixed from the moment the pipeline is created, deploy the endpoint stack into the
 build account and every deploy account, asking a human before each environment that needs approval.
+Each endpoint's deploy is followed, in its stage, by its smoke test (:mod:`stages.smoke_test`), so a
+failing or rolled-back endpoint stops the run before the next environment.
 Approvals the trigger cannot take end in queues with alarms (:mod:`stages.failed_approvals`).
 
 Why the stages never depend on the model: the infra pipeline deploys this pipeline from a synth without
@@ -49,6 +51,7 @@ from settings import (
 from stages.deploy_trigger import approval_trigger
 from stages.endpoint import EndpointStack
 from stages.failed_approvals import ApprovalQueue
+from stages.smoke_test import SmokeTest, smoke_test_step
 
 NO_MODEL_GUARD = (
     f'if [ "${{{APPROVED_MODEL_INFO_VARIABLE}:-{NO_APPROVED_MODEL}}}" = "{NO_APPROVED_MODEL}" ]; then '
@@ -192,6 +195,7 @@ class ModelDeployStack(GovernedStack):
             cli_version=tools.cli,
             cdk_assets_cli_version=tools.assets,
         )
+        smoke_tests: list[SmokeTest] = []
         for wave in plan.waves:
             pre: list[pipelines.Step] = []
             if wave.needs_approval:
@@ -212,19 +216,35 @@ class ModelDeployStack(GovernedStack):
                 )
                 for target in wave.targets
             ]
+            # Each stage's smoke test runs in its pipeline stage, so the next stage (and its approval) waits.
+            smoke = [
+                smoke_test_step(
+                    self.pipeline,
+                    names=names,
+                    environment=target,
+                    source=source,
+                    module_path=infra_repo.path,
+                    endpoint_name_output=stage.endpoint.endpoint_name_output,
+                    endpoint_config_name_output=stage.endpoint.endpoint_config_name_output,
+                )
+                for target, stage in zip(wave.targets, stages, strict=True)
+            ]
+            smoke_tests += smoke
             if wave.name is None:
                 (stage,) = stages
-                self.pipeline.add_stage(stage, pre=pre)
+                self.pipeline.add_stage(stage, pre=pre, post=[smoke[0].step])
             else:
                 side_by_side = self.pipeline.add_wave(wave.name, pre=pre)
-                for stage in stages:
-                    side_by_side.add_stage(stage)
+                for stage, test in zip(stages, smoke, strict=True):
+                    side_by_side.add_stage(stage, post=[test.step])
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
         acknowledge_replication(base)
         store.acknowledge_artifact_access(base, self.pipeline)
         acknowledge_codebuild_defaults(self.pipeline.synth_project)
+        for test in smoke_tests:
+            test.acknowledge()
 
         self.trigger = approval_trigger(self, plan, governance)
 

@@ -747,6 +747,87 @@ def test_the_module_role_starts_the_infra_pipeline(world: World, approved_synth:
         denied(world, Request(MODULE_ROLE, "codepipeline:StartPipelineExecution", another, near))
 
 
+# --- the smoke test after each endpoint stage (issue 16 item 3) ---------------------------------------------
+
+
+def smoke_roles(environment: str) -> tuple[str, str]:
+    """The step's project role (tooling account) and the smoke role it assumes (the endpoint's account)."""
+    return (
+        f"arn:aws:iam::{TOOLING}:role/{NAMES.smoke_test_project_role(environment)}",
+        f"arn:aws:iam::{TARGETS[environment]}:role/{NAMES.smoke_test_role(environment)}",
+    )
+
+
+@pytest.mark.parametrize("environment", sorted(TARGETS))
+def test_only_the_smoke_test_project_assumes_its_smoke_role(world: World, environment: str) -> None:
+    project, smoke = smoke_roles(environment)
+    # STS decides on the trust policy with the caller's aws:PrincipalArn (IAM User Guide, "AWS global
+    # condition context keys": aws:PrincipalArn); a role's ARN in a condition need not exist yet.
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalarn
+    allowed(world, Request(project, "sts:AssumeRole", smoke))
+    # Another tooling role, even one allowed to assume anything: the trust names the project role only.
+    for other in (PROJECT_ROLE, smoke_roles(next(e for e in sorted(TARGETS) if e != environment))[0]):
+        denied(world.with_role_like(other, project), Request(other, "sts:AssumeRole", smoke))
+    foreign = project.replace(TOOLING, OUTSIDER)
+    denied(world.with_role_like(foreign, project), Request(foreign, "sts:AssumeRole", smoke))
+
+
+@pytest.mark.parametrize("environment", sorted(TARGETS))
+def test_the_smoke_role_invokes_only_its_endpoint(world: World, environment: str) -> None:
+    _, smoke = smoke_roles(environment)
+    account = TARGETS[environment]
+    # InvokeEndpoint and DescribeEndpoint authorize on the endpoint's ARN (Service Authorization Reference,
+    # "Actions, resources, and condition keys for Amazon SageMaker AI": resource type endpoint).
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+    endpoint = f"arn:aws:sagemaker:{REGION}:{account}:endpoint/{NAMES.endpoint(environment)}"
+    other_endpoint = f"arn:aws:sagemaker:{REGION}:{account}:endpoint/{OTHER.endpoint(environment)}"
+    for action in ("sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"):
+        allowed(world, Request(smoke, action, endpoint))
+        denied(world, Request(smoke, action, other_endpoint))
+    denied(world, Request(smoke, "sagemaker:UpdateEndpoint", endpoint))
+    # The approved version's SamplePayloadUrl, through the registry's policy for the group's accounts.
+    allowed(world, Request(smoke, "sagemaker:DescribeModelPackage", PACKAGE_ARN))
+    denied(world, Request(smoke, "sagemaker:CreateModel", PACKAGE_ARN))
+
+
+@pytest.mark.parametrize("environment", sorted(TARGETS))
+def test_the_smoke_role_reads_sample_payloads_only(
+    world: World, artifacts_key: str, environment: str
+) -> None:
+    _, smoke = smoke_roles(environment)
+    account = TARGETS[environment]
+    # The model-build contract: samples under SAMPLE_PAYLOADS_PREFIX (examples/model-build-repo, README).
+    sample = (
+        f"{BUCKET_ARN}/samples/{NAMES.sagemaker_pipeline}/executions/abc/preprocess/samples/payload.tar.gz"
+    )
+    # S3 decrypts an SSE-KMS object with the caller's permissions on the key (S3 User Guide, "Using SSE-KMS").
+    decrypt = {**s3_kms_context(BUCKET_ARN, account), "kms:ResourceAliases": [NAMES.artifacts_key_alias]}
+    allowed(world, Request(smoke, "s3:GetObject", sample, TLS))
+    allowed(world, Request(smoke, "kms:Decrypt", artifacts_key, decrypt))
+    model = APPROVED_MODEL["modelDataUrl"].removeprefix("s3://")
+    denied(world, Request(smoke, "s3:GetObject", f"arn:aws:s3:::{model}", TLS))
+    denied(world, Request(smoke, "s3:PutObject", sample, TLS))
+    denied(
+        world,
+        Request(
+            smoke, "kms:Decrypt", artifacts_key, {**decrypt, "kms:ViaService": "sqs.us-east-1.amazonaws.com"}
+        ),
+    )
+    if account == BUILD:
+        return
+    # Across accounts the bucket's and the key's own statements admit it, and nobody else of its account.
+    denied(
+        world.without_statement("SmokeTestRolesReadSamplePayloads"),
+        Request(smoke, "s3:GetObject", sample, TLS),
+    )
+    endpoint_role = f"arn:aws:iam::{account}:role/{endpoint_role_name(NAMES, environment)}"
+    denied(world, Request(endpoint_role, "s3:GetObject", sample, TLS))
+    other = f"arn:aws:iam::{account}:role/{OTHER.smoke_test_role(environment)}"
+    near = world.with_role_like(other, smoke)
+    denied(near, Request(other, "s3:GetObject", sample, TLS))
+    denied(near, Request(other, "kms:Decrypt", artifacts_key, decrypt))
+
+
 # --- data capture: the three-accounts manifest, whose release group approved a version --------------------
 
 

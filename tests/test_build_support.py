@@ -84,15 +84,21 @@ PROD_ENDPOINT_ROLES = _endpoint_role_arns(("123456789016", "prod-approval-env"),
 
 
 def test_artifacts_bucket_lets_only_endpoint_roles_read_only_models(example_synth: Synth) -> None:
-    """Deploy accounts read the models prefix through their endpoint roles; the tooling account nothing."""
+    """Deploy accounts read the models prefix through their endpoint roles (and the samples prefix through
+    their smoke-test roles: test_access.py); the tooling account nothing."""
     policies = resources(example_synth, "prod-deployment-group/BuildSupport", "AWS::S3::BucketPolicy")
     artifacts = next(p for p in policies.values() if "ArtifactsBucket" in json.dumps(p["Bucket"]))
     allows = [s for s in artifacts["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
-    assert [s["Sid"] for s in allows] == ["EndpointRolesReadModelArtifacts"]
-    (read,) = allows
-    assert read["Action"] == "s3:GetObject"
+    assert [s["Sid"] for s in allows] == [
+        "EndpointRolesReadModelArtifacts",
+        "SmokeTestRolesReadSamplePayloads",
+    ]
+    read, samples = allows
+    assert read["Action"] == samples["Action"] == "s3:GetObject"
     assert read["Resource"]["Fn::Join"][1][1] == "/models/*"
-    assert read["Principal"] == {"AWS": [account_root("123456789016"), account_root("123456789017")]}
+    assert samples["Resource"]["Fn::Join"][1][1] == "/samples/*"
+    deploy_accounts = {"AWS": [account_root("123456789016"), account_root("123456789017")]}
+    assert read["Principal"] == samples["Principal"] == deploy_accounts
     assert read["Condition"] == {"ArnEquals": {"aws:PrincipalArn": PROD_ENDPOINT_ROLES}}
     assert TOOLING_ACCOUNT not in json.dumps(artifacts)
 

@@ -9,7 +9,8 @@ import pytest
 from benchmarks.critical_path import DURATIONS, deploy_pipelines, deploy_steps, main, sequential_seconds
 from tests.conftest import Synth
 
-UPDATE = DURATIONS["change-set"].seconds + DURATIONS["endpoint-update"].seconds
+BEFORE = DURATIONS["change-set"].seconds + DURATIONS["endpoint-update"].seconds
+UPDATE = BEFORE + DURATIONS["smoke-test"].seconds
 
 
 def _pipelines(synth: Synth) -> dict[str, dict[str, object]]:
@@ -21,19 +22,19 @@ def test_side_by_side_environments_cost_one_update_per_wave(example_synth: Synth
     assert set(pipelines) == {"experimenation-deployment-group", "prod-deployment-group"}
     dev = deploy_steps(pipelines["experimenation-deployment-group"])
     assert [(s.stage, s.actions, s.seconds) for s in dev] == [
-        ("dev", ("3 x change-set", "3 x endpoint-update"), UPDATE)
+        ("dev", ("3 x change-set", "3 x endpoint-update", "3 x smoke-test"), UPDATE)
     ]
     prod = deploy_steps(pipelines["prod-deployment-group"])
     assert [(s.actions, s.seconds) for s in prod] == [
-        (("2 x change-set", "2 x endpoint-update"), UPDATE),
-        (("approval", "change-set", "endpoint-update"), UPDATE),
+        (("2 x change-set", "2 x endpoint-update", "2 x smoke-test"), UPDATE),
+        (("approval", "change-set", "endpoint-update", "smoke-test"), UPDATE),
     ]
 
 
 def test_before_was_one_update_after_another_from_a_cold_synth(example_synth: Synth) -> None:
     dev = _pipelines(example_synth)["experimenation-deployment-group"]
     cold = sum(DURATIONS[k].seconds for k in ("start", "provision", "install-cold", "synth"))
-    assert sequential_seconds(dev) == pytest.approx(cold + 3 * UPDATE)
+    assert sequential_seconds(dev) == pytest.approx(cold + 3 * BEFORE)  # no smoke test then
 
 
 def test_the_report_names_every_groups_total_and_every_durations_source(

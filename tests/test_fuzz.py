@@ -154,6 +154,7 @@ COUNTS = [
     f"{ENDPOINT}.initialInstanceCount",
     f"{ENDPOINT}.dataCapturePercentage",
     f"{ENDPOINT}.dataCaptureExpiryDays",
+    f"{ENDPOINT}.smokeTestMaxLatencyMs",
     f"{ENDPOINT}.autoScaling.minCapacity",
     f"{ENDPOINT}.autoScaling.maxCapacity",
     f"{ENDPOINT}.autoScaling.targetInvocationsPerInstance",

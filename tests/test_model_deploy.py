@@ -20,14 +20,14 @@ def deploy_pipeline(synth: Synth, group: str) -> dict[str, Any]:
 
 
 def stage_members(pipeline: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """Each stage's name and what its actions do: ``Approve``, or ``<mode> <stack name>``."""
+    """Each stage's name and what its actions do: ``Approve``, ``<mode> <stack>`` or ``SmokeTest-<env>``."""
     return [
         (
             stage["Name"],
             sorted(
                 f"{a['Configuration']['ActionMode']} {a['Configuration']['StackName']}"
                 if a["ActionTypeId"]["Provider"] == "CloudFormation"
-                else a["Name"]
+                else a["Name"].rsplit(".", 1)[-1]  # CDK prefixes a wave's actions with their stage's
                 for a in stage["Actions"]
             ),
         )
@@ -41,17 +41,28 @@ def deploys(*stack_names: str) -> list[str]:
     )
 
 
+def smoke_tests(*environments: str) -> list[str]:
+    """The smoke test after each environment's deploy, in the same stage (test_smoke_test_stage.py)."""
+    return sorted(f"SmokeTest-{environment}" for environment in environments)
+
+
 def test_environments_of_one_type_deploy_side_by_side_dev_preprod_prod(example_synth: Synth) -> None:
     """One endpoint update takes minutes: a wave per type, not a stage per environment."""
     prod = {env: s.stack_name for env, s in endpoint_stacks(example_synth, PROD).items()}
     assert stage_members(deploy_pipeline(example_synth, PROD))[2:] == [
-        ("preprod", deploys(prod["prod-train-env"], prod["prod-approval-env"])),
+        (
+            "preprod",
+            [
+                *deploys(prod["prod-train-env"], prod["prod-approval-env"]),
+                *smoke_tests("prod-train-env", "prod-approval-env"),
+            ],
+        ),
         # CDK Pipelines names a wave of one stage after that stage.
-        (f"{PROD}-prod-env", ["Approve", *deploys(prod["prod-env"])]),
+        (f"{PROD}-prod-env", ["Approve", *deploys(prod["prod-env"]), *smoke_tests("prod-env")]),
     ]
     experiment = {env: s.stack_name for env, s in endpoint_stacks(example_synth, EXPERIMENT).items()}
     assert stage_members(deploy_pipeline(example_synth, EXPERIMENT))[2:] == [
-        ("dev", deploys(*experiment.values()))
+        ("dev", [*deploys(*experiment.values()), *smoke_tests(*experiment)])
     ]
     placement = {env: (s.account, s.region) for env, s in endpoint_stacks(example_synth, PROD).items()}
     assert placement == {
@@ -65,16 +76,16 @@ def test_sequential_order_keeps_one_stage_per_environment_build_first(long_names
     group = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-X"
     stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, group).items()}
     assert stage_members(deploy_pipeline(long_names_synth, group))[2:] == [
-        (f"{group}-Build-Env-With-A-Long-Name", ["Approve", *deploys(stacks["Build-Env-With-A-Long-Name"])]),
         (
-            f"{group}-Deploy-Env-With-A-Long-Name-Too",
-            ["Approve", *deploys(stacks["Deploy-Env-With-A-Long-Name-Too"])],
-        ),
+            f"{group}-{env}",
+            ["Approve", *deploys(stacks[env]), *smoke_tests(env)],
+        )
+        for env in ("Build-Env-With-A-Long-Name", "Deploy-Env-With-A-Long-Name-Too")
     ]
     side_by_side = "Very-Long-Mixed-Case-Deployment-Group-Name-For-Limits-Testing-Y"
     stacks = {env: s.stack_name for env, s in endpoint_stacks(long_names_synth, side_by_side).items()}
     assert stage_members(deploy_pipeline(long_names_synth, side_by_side))[2:] == [
-        ("dev", deploys(*stacks.values()))
+        ("dev", [*deploys(*stacks.values()), *smoke_tests(*stacks)])
     ]
 
 
@@ -113,7 +124,11 @@ def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_with
 ) -> None:
     """Each execution carries its model (a pipeline variable): a queued one deploys what it was run for."""
     template = example_synth.stack(f"{PROD}/ModelDeploy").template
-    (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    (project,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project" and "SmokeTest" not in r["Metadata"]["aws:cdk:path"]
+    ]
     variables = {v["Name"]: v for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
     assert "APPROVED_MODEL_INFO" not in variables  # not read from SSM when the build happens to start
     assert variables["APPROVED_MODEL_GROUP"]["Value"] == PROD
@@ -142,7 +157,11 @@ def test_deploy_synth_reads_the_approved_model_from_its_execution_and_stops_with
 def test_deploy_synth_looks_up_vpc_values_through_each_vpc_targets_lookup_role(example_synth: Synth) -> None:
     """CloudFormation resolves SSM-typed parameters as the deploy role, which may not read them."""
     template = example_synth.stack(f"{PROD}/ModelDeploy").template
-    (project,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CodeBuild::Project"]
+    (project,) = [
+        r
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::CodeBuild::Project" and "SmokeTest" not in r["Metadata"]["aws:cdk:path"]
+    ]
     commands = json.loads(project["Properties"]["Source"]["BuildSpec"])["phases"]["build"]["commands"]
     # A cached cdk.context.json in the infra repository would pin yesterday's subnets.
     assert commands.index("rm -f cdk.context.json") < commands.index("npx cdk synth")

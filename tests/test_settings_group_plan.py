@@ -64,13 +64,13 @@ def test_waves_go_by_type_and_approval_whatever_order_the_manifest_lists() -> No
 
 
 def test_a_wave_too_wide_for_one_stage_continues_in_the_next() -> None:
-    """CodePipeline allows 50 actions per stage; each environment takes two, an approval one."""
+    """CodePipeline allows 50 actions per stage; each environment takes three, an approval one."""
     group = _group(
         "byType", [(f"d{n}", "dev", None) for n in range(30)] + [(f"p{n}", "prod", None) for n in range(30)]
     )
     assert [(name, approval, len(targets)) for name, approval, targets in _shape(group)] == [
-        ("dev", False, 25),
-        ("dev-2", False, 6),
-        ("prod", True, 24),
-        ("prod-2", True, 6),
+        ("dev", False, 16),
+        ("dev-2", False, 15),
+        ("prod", True, 16),
+        ("prod-2", True, 14),
     ]

@@ -24,6 +24,9 @@ SEED = 20261129
 # The register step's SamplePayloadUrl names this file in the "samples" output.
 SAMPLE_PAYLOAD = "payload.tar.gz"
 SAMPLE_ROWS = 5
+# Each payload file is sent as one InvokeEndpoint request, whose body is at most 6,291,456 bytes (SageMaker
+# API Reference, "InvokeEndpoint"); the module's smoke test refuses a larger file.
+INVOKE_ENDPOINT_BODY_LIMIT = 6_291_456
 
 
 def load(input_dir: Path) -> pd.DataFrame:
@@ -64,9 +67,21 @@ def split(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_sample_payload(test: pd.DataFrame, folder: Path) -> None:
-    """A few test rows without the target, as one CSV in one .tar.gz (what the registry asks for)."""
-    rows = test.iloc[:SAMPLE_ROWS, 1:].to_csv(header=False, index=False).encode()
+def write_sample_payload(test: pd.DataFrame, folder: Path, limit: int = INVOKE_ENDPOINT_BODY_LIMIT) -> None:
+    """A few test rows without the target, as one CSV in one .tar.gz (what the registry asks for).
+
+    Fewer rows when a very wide dataset would make the file larger than one request may be.
+    """
+    count = SAMPLE_ROWS
+    rows = test.iloc[:count, 1:].to_csv(header=False, index=False).encode()
+    while len(rows) > limit and count > 1:
+        count -= 1
+        rows = test.iloc[:count, 1:].to_csv(header=False, index=False).encode()
+    if len(rows) > limit:
+        raise SystemExit(
+            f"one test row without the target is {len(rows)} bytes as CSV, more than an endpoint request "
+            f"may be ({limit}): the sample payload cannot be written"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(folder / SAMPLE_PAYLOAD, "w:gz") as archive:
         member = tarfile.TarInfo("payload.csv")

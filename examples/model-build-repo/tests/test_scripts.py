@@ -90,3 +90,18 @@ def test_preprocess_writes_a_sample_payload_of_test_rows_without_the_target(tmp_
     assert len(rows) == 5
     # Each row is a test row less its first column, the target.
     assert rows == [line.split(",", 1)[1] for line in test[:5]]
+
+
+def test_the_sample_payload_keeps_within_one_endpoint_request(tmp_path: Path) -> None:
+    preprocess = script("preprocess")
+    test = pd.DataFrame({"target": [1.0, 2.0, 3.0], "x": [10.0, 20.0, 30.0], "y": [0.5, 0.25, 0.125]})
+    one_row, two_rows = (len(test.iloc[:n, 1:].to_csv(header=False, index=False).encode()) for n in (1, 2))
+    preprocess.write_sample_payload(test, tmp_path, limit=two_rows)
+    with tarfile.open(tmp_path / "payload.tar.gz") as archive:
+        (member,) = archive.getmembers()
+        assert member.size == two_rows
+        payload = archive.extractfile(member)
+        assert payload
+        assert payload.read().decode().splitlines() == ["10.0,0.5", "20.0,0.25"]
+    with pytest.raises(SystemExit, match=r"^one test row without the target is 9 bytes as CSV"):
+        preprocess.write_sample_payload(test, tmp_path, limit=one_row - 1)
