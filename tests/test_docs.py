@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BACKGROUND_JOBS, ROOT, SynthPool, clean_environment
+from tests.conftest import BACKGROUND_JOBS, ROOT, Synth, SynthPool, clean_environment, read_assembly
 
 README = ROOT / "README.md"
 GUIDE = ROOT / "docs" / "zero-to-served-model.md"
@@ -174,6 +174,8 @@ class DocRun:
     returncode: int
     out: Path
     cwd: Path
+    assembly: Synth | None = None
+    """What the README's one ``scripts/cdk.sh synth`` wrote to ``cdk.out``, read as soon as it ran."""
 
     def output(self, index: int) -> tuple[str, str]:
         return (self.out / f"{index}.out").read_text(), (self.out / f"{index}.err").read_text()
@@ -212,7 +214,10 @@ def run_doc(doc: Path, cwd: Path, out: Path) -> DocRun:
         ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, check=False
     )
     indexes = [int(line) for line in ran.read_text().split()]
-    run = DocRun(commands, indexes, result.returncode, out, cwd)
+    # The README's synth writes the clone's cdk.out (the guide's, the reader's module copy: not read).
+    synths = [i for i in indexes if "cdk.sh synth" in commands[i].text]
+    assembly = read_assembly(cwd / "cdk.out") if doc == README and synths and result.returncode == 0 else None
+    run = DocRun(commands, indexes, result.returncode, out, cwd, assembly)
     if result.returncode != 0:
         failed = commands[indexes[-1]] if indexes else None
         detail = run.output(indexes[-1]) if indexes else ("", result.stderr)
@@ -261,6 +266,16 @@ def test_the_readme_runs_as_written(readme_run: DocRun) -> None:
     assert len(by_hand) == 1, "Synthesizing by hand is the Quick start's own synth"
     assert by_hand[0].startswith("scripts/cdk.sh synth -c manifest=examples/sample-ml-model-name.yaml ")
     assert all(c.kind != "run" or i in readme_run.ran for i, c in enumerate(readme_run.commands))
+
+
+def test_the_readmes_one_account_trial_keeps_everything_in_one_account(readme_run: DocRun) -> None:
+    """The one-account trial manifest, as the README synthesizes it after an approval (the suite's only
+    synth of that manifest): every stack, the real endpoint too, in the one account."""
+    assert readme_run.assembly is not None
+    synth = readme_run.assembly
+    assert {stack.account for stack in synth.stacks.values()} == {"111111111111"}
+    endpoint = synth.stack("trial/ModelDeploy/trial/Endpoint")
+    assert "AWS::SageMaker::Endpoint" in {r["Type"] for r in endpoint.template["Resources"].values()}
 
 
 def test_the_guide_runs_as_written(guide_run: DocRun) -> None:

@@ -353,7 +353,12 @@ def _lint(path: Path) -> Iterator[str]:
             yield str(match)
 
 
-@pytest.mark.parametrize("case", list(CASES))
+# Each kind of endpoint template once: ProdNextVersion and ProdBigger differ from Prod in values only, and
+# the shared synths' placeholders are linted in the pool.
+LINTED = ("Prod", "Gpu", "Build", "Long")
+
+
+@pytest.mark.parametrize("case", LINTED)
 def test_cfn_lint_is_clean(synth: Synthesized, case: str) -> None:
     path = synth.outdir / f"{synth.stacks[case].artifact_id}.template.json"
     assert list(_lint(path)) == []
