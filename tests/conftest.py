@@ -176,11 +176,7 @@ def read_assembly(outdir: Path) -> Synth:
     return synth
 
 
-# The module's app without cdk-nag's plugin (for SynthPool's ``unchecked``); everything else as app.py.
-UNCHECKED_APP = "-c 'import sys, app; app.validation_plugins = lambda _: []; sys.exit(app.main())'"
-
-
-def cli_command(outdir: Path, *extra: str, app: str = "app.py") -> list[str]:
+def cli_command(outdir: Path, *extra: str) -> list[str]:
     """Synthesize as seedfarmer's deployspec does: the pinned CDK CLI running ``python app.py``."""
     if not CDK_CLI.exists():
         pytest.fail(f"{CDK_CLI} is missing: run the Quick start's setup command (npm ci) first")
@@ -189,7 +185,7 @@ def cli_command(outdir: Path, *extra: str, app: str = "app.py") -> list[str]:
         "synth",
         "--quiet",
         "--app",
-        f"{sys.executable} {app}",
+        f"{sys.executable} app.py",
         "--output",
         str(outdir),
         *extra,
@@ -256,7 +252,6 @@ class SynthPool:
         configurations: Mapping[str, Mapping[str, str]],
         *,
         validated: frozenset[str] = frozenset(),
-        unchecked: frozenset[str] = frozenset(),
         linted: frozenset[str] = frozenset(),
         lookups: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
@@ -266,9 +261,6 @@ class SynthPool:
         self._lookups = lookups or {}
         # CDK's CloudFormation validation (-c validate=true) runs on these only; cfn-lint checks them all.
         self._validated = validated
-        # These skip cdk-nag (only them): its rules look at one resource at a time, so a synth that
-        # only repeats kinds of resources the others have would only repeat its findings.
-        self._unchecked = unchecked
         # cfn-lint runs in the slot right after each of these synths, over the texts no earlier one made.
         self._linted = linted
         self._lint_hashes: set[str] = set()
@@ -320,9 +312,7 @@ class SynthPool:
             (home / ".cdk.json").write_text(json.dumps({"context": self._lookups[name]}))
             environment["HOME"] = str(home)
         with log.open("wb") as stderr:
-            command = cli_command(
-                outdir, *validate, app=UNCHECKED_APP if name in self._unchecked else "app.py"
-            )
+            command = cli_command(outdir, *validate)
             returncode = self._process(
                 command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=stderr
             )
@@ -528,8 +518,6 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
         # As seedfarmer's deployspec synthesizes (-c validate=true), on a ready manifest with real
         # endpoints; cfn-lint checks every kind of template anyway, and CDK's validation adds a third.
         validated=frozenset({"manifest-three-accounts"}),
-        # Fifty groups are fifty copies of kinds every other synth checks; their sizes are the point.
-        unchecked=frozenset({"fifty"}),
         # Between them every kind of template: placeholders and real endpoints, long names, a second
         # region, a boundary, both repository hosts.
         linted=frozenset({"example", "long", "approved", "github"}),
