@@ -21,6 +21,7 @@ from access_proof.policy import ContextValue, Request
 from access_proof.render import Placement, render
 from access_proof.world import ADMINISTRATOR_ACCESS, Resource, World
 from names import GroupNames
+from tests.access_harness import allowed, denied, stack_name
 from tests.conftest import (
     CDK_CLI,
     EXAMPLE_STACK_NAME,
@@ -99,20 +100,6 @@ def endpoint_role_name(names: GroupNames, environment: str) -> str:
     name = str(method(environment))
     assert len(name) <= 64
     return name
-
-
-def allowed(world: World, request: Request) -> None:
-    decision = world.evaluate(request)
-    assert decision.allowed, (
-        f"denied: {request.principal} {request.action} {request.resource}: {decision.reason}"
-    )
-
-
-def denied(world: World, request: Request) -> None:
-    decision = world.evaluate(request)
-    assert not decision.allowed, (
-        f"allowed: {request.principal} {request.action} {request.resource}: {decision.reason}"
-    )
 
 
 # --- the world: templates as deployed ---------------------------------------------------------------
@@ -198,10 +185,6 @@ def world(approved_synth: Synth, bootstrap_template: dict[str, Any]) -> World:
         }
         world.resources[arn] = Resource(arn, AWS_IMAGE_ACCOUNT, "ecr", [{"Statement": [pull]}])
     return world
-
-
-def stack_name(synth: Synth, suffix: str) -> str:
-    return synth.stack(suffix).stack_name
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from access_proof.render import Placement, render
 from access_proof.world import World
 from blocks.notifications import forwarding_rule_name, relay_rule_name, topic_name, topic_rule_name
 from names import GroupNames
+from tests.access_harness import allowed, denied, stack_name
 from tests.conftest import LONG_NAMES_CONTEXT, LONG_PARAMETERS, TOOLING_ACCOUNT, TOOLING_REGION, Synth
 
 TOOLING = TOOLING_ACCOUNT
@@ -66,24 +67,6 @@ def world(long_names_synth: Synth) -> World:
         where = Placement(stack.stack_name, stack.account, stack.region)
         world.add_template(render(stack.template, where), where)
     return world
-
-
-def stack_name(synth: Synth, suffix: str) -> str:
-    return synth.stack(suffix).stack_name
-
-
-def allowed(world: World, request: Request) -> None:
-    decision = world.evaluate(request)
-    assert decision.allowed, (
-        f"denied: {request.principal} {request.action} {request.resource}: {decision.reason}"
-    )
-
-
-def denied(world: World, request: Request) -> None:
-    decision = world.evaluate(request)
-    assert not decision.allowed, (
-        f"allowed: {request.principal} {request.action} {request.resource}: {decision.reason}"
-    )
 
 
 @pytest.fixture(scope="module")
