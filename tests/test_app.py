@@ -13,9 +13,8 @@ import pytest
 import yaml
 
 from app import main
-from seedfarmer_manifest import manifest_environment
-from settings import SettingsError, load_settings
-from tests.conftest import ROOT, Synth, manifest_parameters, seedfarmer_environment
+from settings import load_settings
+from tests.conftest import manifest_parameters, seedfarmer_environment
 
 
 @dataclass
@@ -94,19 +93,6 @@ def test_nothing_set_at_all_is_explained() -> None:
     assert "SEEDFARMER_PARAMETER_INFRA_REPO" in result.stderr
 
 
-def test_manifest_value_from_cannot_be_resolved_offline(tmp_path: Path) -> None:
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(
-        "name: models\nparameters:\n  - name: infra-repo\n    valueFrom:\n      parameterStore: /infra/repo\n"
-    )
-    with pytest.raises(SettingsError) as raised:
-        manifest_environment(str(manifest), {"account": "111111111111", "region": "us-east-1"}, {})
-    assert raised.value.problems == [
-        f"infra-repo: valueFrom (parameterStore) cannot be resolved offline; give it a literal value in a "
-        f"copy of {manifest}"
-    ]
-
-
 @pytest.mark.parametrize(
     "info",
     ['{"modelPackageArn": "arn:aws:sagemaker:us-east-1:123456789015:model-package/x/3"', '{"imageUri": "x"}'],
@@ -120,57 +106,6 @@ def test_malformed_approved_model_is_one_clear_line(info: str) -> None:
     lines = result.stderr.strip().splitlines()
     assert lines
     assert all(line.startswith("error: APPROVED_MODEL_INFO: ") for line in lines), lines
-
-
-def test_a_synth_ends_with_a_short_plan(example_synth: Synth) -> None:
-    log = example_synth.log
-    assert "Plan: mlops-demo-models-sagemaker-model-cicd in tooling account 111111111111 (us-east-1)" in log
-    assert "  as seedfarmer module models-sagemaker-model-cicd of deployment demo, project mlops\n" in log
-    assert "  group prod-deployment-group: trains in 123456789015 (us-east-1, preprod)" in log
-    assert (
-        "      1. preprod side by side:\n"
-        "         -> prod-train-env: 123456789015 (us-east-1, preprod)\n"
-        "         -> prod-approval-env: 123456789016 (us-east-1, preprod)\n"
-        "      2. prod, after a manual approval:\n"
-        "         -> prod-env: 123456789017 (us-east-1, prod)\n"
-    ) in log
-    assert "model-build-repo@dev (CodeCommit)" in log
-
-
-def test_manifest_file_wins_over_seedfarmer_variables_with_a_warning(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """What ``-c manifest=`` hands the app (the Quick start synthesizes through it end to end)."""
-    environ = seedfarmer_environment()
-    environ["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"] = "not even json"
-    manifest = str(ROOT / "examples" / "sample-ml-model-name.yaml")
-    env = manifest_environment(manifest, {"project": "trial", "account": "222222222222"}, environ)
-    assert "warning: -c manifest=" in capsys.readouterr().err
-    groups = json.loads(env["SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"])
-    assert [g["name"] for g in groups] == ["experimenation-deployment-group", "prod-deployment-group"]
-    assert env["SEEDFARMER_PARAMETER_INFRA_REPO"] == '{"host": "codecommit", "name": "cdk-infra-repo"}'
-    assert (env["SEEDFARMER_PROJECT_NAME"], env["SEEDFARMER_DEPLOYMENT_NAME"]) == ("trial", "local")
-    assert env["SEEDFARMER_MODULE_NAME"] == "sample-ml-model-name"
-    assert env["CDK_DEFAULT_ACCOUNT"] == "222222222222"
-    assert env["CDK_DEFAULT_REGION"] == "us-east-1", "from the environment when -c region= is not given"
-
-
-@pytest.mark.parametrize(
-    ("context", "module", "note"),
-    [
-        ({"group": "models"}, "models-sample-ml-model-name", False),
-        ({}, "sample-ml-model-name", True),
-        ({"group": "models", "module": "models-override"}, "models-override", False),
-    ],
-)
-def test_the_module_is_named_as_seedfarmer_names_it(
-    context: dict[str, str], module: str, note: bool, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Seedfarmer names the module <group>-<module>; every name the module creates derives from it."""
-    manifest = str(ROOT / "examples" / "sample-ml-model-name.yaml")
-    env = manifest_environment(manifest, context, {})
-    assert env["SEEDFARMER_MODULE_NAME"] == module
-    assert ("note: no -c group=" in capsys.readouterr().err) is note
 
 
 @pytest.mark.parametrize(
