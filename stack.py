@@ -17,7 +17,7 @@ from constructs import Construct
 from blocks import LOG_RETENTION
 from blocks.governance import Governance, GovernedStack
 from blocks.nag import acknowledge, acknowledge_codebuild_defaults
-from blocks.notifications import Notifications, topic_name, topic_rule_name
+from blocks.notifications import Notifications, topic_name
 from blocks.pipelines import (
     BUILD_IMAGE,
     RUNTIMES,
@@ -30,6 +30,7 @@ from blocks.pipelines import (
     pipeline_source,
 )
 from blocks.storage import access_logs_bucket
+from blocks.training_failures import topic_rule_name
 from names import CODEPIPELINE, S3_BUCKET, bounded, infra_pipeline
 from outputs import GROUP_DETAIL_LIMIT, deployment_groups_path, group_detail, module_metadata, to_json
 from quotas import STAGE_ACTIONS, check_pipeline, pack

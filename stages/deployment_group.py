@@ -14,13 +14,13 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from blocks.governance import Governance, GovernedStack
-from blocks.notifications import (
-    Notifications,
+from blocks.notifications import Notifications
+from blocks.pipelines import in_folder
+from blocks.training_failures import (
     forward_training_failures,
     notify_training_failures,
     relay_training_failures,
 )
-from blocks.pipelines import in_folder
 from names import cdk_lookup_role_arn
 from settings import GroupPlan, InfraRepositorySettings, RepositorySettings, ToolingEnvironment
 from stages.build_support import BuildSupportStack, EndpointReader

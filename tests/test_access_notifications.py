@@ -13,7 +13,8 @@ import pytest
 from access_proof.policy import Request
 from access_proof.render import Placement, render
 from access_proof.world import World
-from blocks.notifications import forwarding_rule_name, relay_rule_name, topic_name, topic_rule_name
+from blocks.notifications import topic_name
+from blocks.training_failures import forwarding_rule_name, relay_rule_name, topic_rule_name
 from names import GroupNames
 from tests.access_harness import allowed, denied, stack_name
 from tests.conftest import LONG_NAMES_CONTEXT, LONG_PARAMETERS, TOOLING_ACCOUNT, TOOLING_REGION, Synth

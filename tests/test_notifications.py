@@ -1,5 +1,5 @@
-"""blocks.notifications as the module wires it: every pipeline covered when ``notifications`` is set, nothing
-notification-related when it is not.
+"""blocks.notifications and blocks.training_failures as the module wires them: every pipeline covered when
+``notifications`` is set, nothing notification-related when it is not.
 
 The long-names synth sets ``notifications`` (emails and a Slack channel; group X trains in eu-west-1, group Y
 in the tooling region); the README example does not. Both are shared CLI synths, cdk-nag'd and (long)
@@ -21,19 +21,21 @@ from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint_by_config  # type: ignore[import-untyped]
 
 from blocks.notifications import (
-    EVENTS_RULE_NAME,
     MANUAL_APPROVAL_NEEDED,
     NOTIFICATION_RULE_NAME,
     PIPELINE_EXECUTION_FAILED,
-    TRAINING_STATUS_DETAIL_TYPE,
     Notifications,
+    notification_rule_name,
+    topic_name,
+)
+from blocks.training_failures import (
+    EVENTS_RULE_NAME,
+    TRAINING_STATUS_DETAIL_TYPE,
     forward_training_failures,
     forwarding_rule_name,
-    notification_rule_name,
     notify_training_failures,
     relay_rule_name,
     relay_training_failures,
-    topic_name,
     topic_rule_name,
 )
 from names import GroupNames

@@ -49,16 +49,21 @@ ROWS = {"payload.csv": b"1.0,0.0,3.5\n2.0,1.0,0.5\n"}
 
 
 def load_script() -> ModuleType:
+    """index.py as CodeBuild runs it: its own folder first on sys.path, so its sibling modules import."""
     spec = importlib.util.spec_from_file_location("smoke_test_script", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
     return module
 
 
 smoke = load_script()
+smoke_arguments = sys.modules["smoke_arguments"]
 
 
 class FakeClock:
@@ -368,7 +373,7 @@ def test_a_package_without_samples_is_checked_for_status_and_config_only(
 def test_a_payload_file_over_invoke_endpoints_limit_is_refused_unsent(
     aws: boto3.Session, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    limit = smoke.INVOKE_ENDPOINT_BODY_LIMIT
+    limit = smoke_arguments.INVOKE_ENDPOINT_BODY_LIMIT
     package = register(aws, samples={"small.csv": b"1,2\n", "huge.csv": b"0" * (limit + 1)})
     code, lines, _ = run(capsys, environment(package))
     assert code == 1
