@@ -129,6 +129,19 @@ def _bus_role(scope: Construct, construct_id: str, bus_arn: str, description: st
     return role
 
 
+def _failed_training_rule(
+    scope: Construct, construct_id: str, *, names: GroupNames, rule_name: str, onward: str
+) -> events.Rule:
+    """One rule along the way: the group's failed trainings, matched alike on every bus, sent ``onward``."""
+    return events.Rule(
+        scope,
+        construct_id,
+        rule_name=rule_name,
+        description=f"Failed executions of {names.sagemaker_pipeline}, {onward}",
+        event_pattern=training_failed_pattern(names),
+    )
+
+
 def forward_training_failures(
     scope: Construct, *, names: GroupNames, tooling_account: str
 ) -> events.Rule | None:
@@ -139,12 +152,12 @@ def forward_training_failures(
     if names.build_account == tooling_account:
         return None
     bus = default_bus_arn(tooling_account, names.build_region)
-    rule = events.Rule(
+    rule = _failed_training_rule(
         scope,
         "TrainingFailedRule",
+        names=names,
         rule_name=forwarding_rule_name(names),
-        description=f"Failed executions of {names.sagemaker_pipeline}, to the tooling account",
-        event_pattern=training_failed_pattern(names),
+        onward="to the tooling account",
     )
     role = _bus_role(
         scope, "TrainingFailedForwarder", bus, "Lets EventBridge send failed trainings to the tooling account"
@@ -191,12 +204,12 @@ def relay_training_failures(scope: Construct, *, names: GroupNames, tooling_regi
         raise ValueError("relay_training_failures belongs in the build region, not the tooling region")
     _accept_from_build_account(scope, names)
     bus = default_bus_arn(stack.account, tooling_region)
-    rule = events.Rule(
+    rule = _failed_training_rule(
         scope,
         "TrainingFailedRelay",
+        names=names,
         rule_name=relay_rule_name(names),
-        description=f"Failed executions of {names.sagemaker_pipeline}, on to {tooling_region}",
-        event_pattern=training_failed_pattern(names),
+        onward=f"on to {tooling_region}",
     )
     rule.add_target(
         _ArnTarget(
@@ -215,12 +228,12 @@ def notify_training_failures(scope: Construct, *, names: GroupNames, topic_arn: 
     stack = cdk.Stack.of(scope)
     if names.build_region == stack.region:
         _accept_from_build_account(scope, names)
-    rule = events.Rule(
+    rule = _failed_training_rule(
         scope,
         "TrainingFailedNotify",
+        names=names,
         rule_name=topic_rule_name(names),
-        description=f"Failed executions of {names.sagemaker_pipeline}, to the notification topic",
-        event_pattern=training_failed_pattern(names),
+        onward="to the notification topic",
     )
     rule.add_target(_ArnTarget(topic_arn))
     return rule
