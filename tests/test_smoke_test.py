@@ -278,7 +278,7 @@ def test_an_endpoint_not_in_service_fails_before_any_request(
     package = register(aws)
     endpoint = sagemaker_backends[DEPLOY_ACCOUNT][REGION].endpoints[ENDPOINT]
     endpoint.endpoint_status = "Failed"
-    endpoint.failure_reason = "The primary container did not pass the ping health check."  # type: ignore[assignment]
+    endpoint.failure_reason = "The primary container did not pass the ping health check."
     code, lines, _ = run(capsys, environment(package))
     assert code == 1
     assert lines[0] == (
