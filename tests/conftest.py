@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Set
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,7 +252,7 @@ class SynthPool:
         configurations: Mapping[str, Mapping[str, str]],
         *,
         validated: frozenset[str] = frozenset(),
-        linted: frozenset[str] = frozenset(),
+        linted: Mapping[str, tuple[str, ...]] | None = None,
         lookups: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self._root = root
@@ -261,8 +261,9 @@ class SynthPool:
         self._lookups = lookups or {}
         # CDK's CloudFormation validation (-c validate=true) runs on these only; cfn-lint checks them all.
         self._validated = validated
-        # cfn-lint runs in the slot right after each of these synths, over the texts no earlier one made.
-        self._linted = linted
+        # cfn-lint runs in the slot right after each of these synths, over the templates whose file names
+        # match its patterns and whose texts no earlier one made.
+        self._linted = linted or {}
         self._lint_hashes: set[str] = set()
         self._queue: deque[str] = deque()
         self._lock = threading.Lock()
@@ -270,6 +271,7 @@ class SynthPool:
         self._extra: Mapping[str, Callable[[Path], object]] = {}
         self._running: set[subprocess.Popen[bytes]] = set()
         self._closed = False
+        self._started = False
         self._done: dict[str, Synth] = {}
 
     def _process(self, command: list[str], **options: Any) -> int:
@@ -285,6 +287,8 @@ class SynthPool:
     def _lint(self, name: str) -> Lint:
         templates = []
         for path in sorted((self._root / name / "cdk.out").rglob("*.template.json")):
+            if not any(path.match(pattern) for pattern in self._linted[name]):
+                continue
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             with self._lock:
                 if digest not in self._lint_hashes:
@@ -335,13 +339,16 @@ class SynthPool:
             except BaseException as error:  # handed to the test that waits for it, not lost in a thread
                 self._jobs[name].set_exception(error)
 
-    def start(self, extra: Mapping[str, Callable[[Path], object]] | None = None) -> None:
-        """Queue every synth and ``extra`` job now, in :data:`QUEUE_ORDER`; the tests that need none run
-        meanwhile."""
-        if self._jobs:
+    def start(
+        self, extra: Mapping[str, Callable[[Path], object]] | None = None, only: Set[str] | None = None
+    ) -> None:
+        """Queue the synths named in ``only`` (default: all) and the ``extra`` jobs now, in
+        :data:`QUEUE_ORDER`; the tests that need none run meanwhile."""
+        if self._started:
             return
+        self._started = True
         self._extra = extra or {}
-        names = [*self._configurations, *self._extra]
+        names = [*(n for n in self._configurations if only is None or n in only), *self._extra]
         order = sorted(names, key=lambda name: QUEUE_ORDER.index(name) if name in QUEUE_ORDER else len(names))
         self._jobs = {name: Future() for name in order}
         self._queue.extend(order)
@@ -350,7 +357,11 @@ class SynthPool:
 
     def _result(self, name: str) -> Any:
         with self._lock:  # a test waits for this one: it goes next
-            if name in self._queue:
+            if name not in self._jobs:  # a synth no selected test was known to need: queued now
+                self._jobs[name] = Future()
+                self._queue.appendleft(name)
+                threading.Thread(target=self._work, daemon=True).start()
+            elif name in self._queue:
                 self._queue.remove(name)
                 self._queue.appendleft(name)
         return self._jobs[name].result()
@@ -519,8 +530,14 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
         # endpoints; cfn-lint checks every kind of template anyway, and CDK's validation adds a third.
         validated=frozenset({"manifest-three-accounts"}),
         # Between them every kind of template: placeholders and real endpoints, long names, a second
-        # region, a boundary, both repository hosts.
-        linted=frozenset({"example", "long", "approved", "github"}),
+        # region, a boundary, both repository hosts (a host shows only in the pipelines it is the source
+        # of: the infra pipeline's, in the top stack, and the model build pipelines').
+        linted={
+            "example": ("*",),
+            "long": ("*",),
+            "approved": ("*",),
+            "github": ("MlopsCicd.template.json", "*ModelBuild*.template.json"),
+        },
         lookups={
             "approved": network_lookups(manifest_parameters()),
             "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
@@ -539,12 +556,23 @@ OFFLINE_AWS = {
     "AWS_EC2_METADATA_DISABLED": "true",
     "SAGEMAKER_VALIDATE_ROLE": "false",
 }
-# Prints, as one JSON list, the pipeline definition for each contract (a JSON list, the argument).
-PRINT_DEFINITIONS = """
+# In the example's venv, one process (the SDK imports once, ~4 s of CPU): its test suite, with its report in
+# the file argv[1], then a line saying so; then, for the contracts read from standard input (a JSON list),
+# the pipeline definitions as one JSON list.
+RUN_EXAMPLE = """
 import contextlib, io, json, os, sys
-from pipelines import run
+import pytest
+from pipelines import definition, run
+report = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+sys.stdout.flush()
+terminal = os.dup(1)
+os.dup2(report, 1)
+code = pytest.main(["-q", "-p", "no:cacheprovider"])
+sys.stdout.flush()
+os.dup2(terminal, 1)
+print(f"tests exited {int(code)}", flush=True)
 definitions = []
-for contract in json.loads(sys.argv[1]):
+for contract in json.loads(sys.stdin.read()):
     os.environ.update(contract)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -577,59 +605,68 @@ def model_build_project_variables(template: Mapping[str, Any]) -> dict[str, str]
 
 
 class ModelBuildRepoRuns:
-    """The example model-build repository's own tests (started with the session beside the synths) and
-    the pipelines it defines from given project variables, run in its venv."""
+    """The example model-build repository's own tests (started with the session beside the synths), then
+    the pipelines it defines from given project variables: one process in its venv."""
 
-    def __init__(self) -> None:
-        self._tests: subprocess.Popen[str] | None = None
-        self._result: subprocess.CompletedProcess[str] | None = None
+    def __init__(self, folder: Path) -> None:
+        self._report = folder / "tests.txt"
+        self._stderr = folder / "stderr.txt"
+        self._process: subprocess.Popen[str] | None = None
+        self._tests: subprocess.CompletedProcess[str] | None = None
 
-    def _run(self, command: list[str]) -> subprocess.Popen[str]:
+    def start(self) -> None:
+        if self._process is not None:
+            return
         if not MODEL_BUILD_REPO_PYTHON.exists():
             pytest.fail(
                 f"{MODEL_BUILD_REPO_PYTHON} is missing: ./scripts/quickstart.sh makes the example's venv"
             )
         env = {k: v for k, v in STARTING_ENVIRONMENT.items() if not k.startswith("SAGEMAKER_")} | OFFLINE_AWS
-        return subprocess.Popen(
-            [str(MODEL_BUILD_REPO_PYTHON), *command],
-            cwd=MODEL_BUILD_REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-
-    def start(self) -> None:
-        if self._tests is None:
-            self._tests = self._run(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        with self._stderr.open("w") as stderr:  # a file: a pipe nobody reads yet could stall it
+            self._process = subprocess.Popen(
+                [str(MODEL_BUILD_REPO_PYTHON), "-c", RUN_EXAMPLE, str(self._report)],
+                cwd=MODEL_BUILD_REPO,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
 
     def tests(self) -> subprocess.CompletedProcess[str]:
-        """Its test suite's outcome, waited for on first use."""
-        if self._result is None:
+        """Its test suite's outcome (its report as standard output), waited for on first use."""
+        if self._tests is None:
             self.start()
-            assert self._tests is not None
-            stdout, stderr = self._tests.communicate()
-            self._result = subprocess.CompletedProcess(
-                self._tests.args, self._tests.returncode, stdout, stderr
-            )
-        return self._result
+            assert self._process is not None
+            assert self._process.stdout is not None
+            line = self._process.stdout.readline()
+            report = self._report.read_text() if self._report.exists() else ""
+            if not line.startswith("tests exited "):  # it ended before its tests did: say why
+                self._process.communicate("[]")
+                stderr = line + self._stderr.read_text()
+                self._tests = subprocess.CompletedProcess(self._process.args, -1, report, stderr)
+            else:
+                returncode = int(line.split()[-1])
+                self._tests = subprocess.CompletedProcess(self._process.args, returncode, report, "")
+        return self._tests
 
     def definitions(self, contracts: list[dict[str, str]]) -> subprocess.CompletedProcess[str]:
         """The pipeline definition it prints for each contract (a JSON list on standard output)."""
-        process = self._run(["-c", PRINT_DEFINITIONS, json.dumps(contracts)])
-        stdout, stderr = process.communicate()
-        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        self.tests()
+        assert self._process is not None
+        stdout, _ = self._process.communicate(json.dumps(contracts))
+        stderr = self._stderr.read_text()
+        return subprocess.CompletedProcess(self._process.args, self._process.returncode, stdout, stderr)
 
     def close(self) -> None:
-        if self._tests is not None and self._tests.poll() is None:
-            self._tests.kill()
-            self._tests.communicate()
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.communicate()
 
 
 @pytest.fixture(scope="session")
-def model_build_repo_runs() -> Iterator[ModelBuildRepoRuns]:
-    runs = ModelBuildRepoRuns()
+def model_build_repo_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModelBuildRepoRuns]:
+    runs = ModelBuildRepoRuns(tmp_path_factory.mktemp("model-build-repo"))
     yield runs
     runs.close()
 
@@ -639,11 +676,22 @@ BACKGROUND_FIXTURES = frozenset(
     {"synth_pool", "example_synth", "long_names_synth", "approved_synth"}
     | {"fifty_groups_synth", "github_synth", "three_accounts_synth", "model_build_repo_runs"}
 )
-# The background work in the order it is expected to be ready: the longest (fifty groups) takes one slot
-# from the start, the other makes the rest in this order; the modules that wait run in the same order.
-QUEUE_ORDER: tuple[str, ...] = ("fifty", "approved", "example", "manifest-three-accounts", "long", "github")
-QUEUE_ORDER += ("readme_run", "guide_run")
-READY_ORDER = (*QUEUE_ORDER[1:], "fifty")
+# The order the background work is queued in, so that both slots end together (CPU seconds, quiet, in
+# brackets: a synth and its cfn-lint). One slot: fifty groups (40), then the long names (20) and the
+# README's commands (8); the other: the approved example (20), the example (9), the guide's commands (15),
+# three accounts (13), GitHub (12). What many tests wait for comes first.
+QUEUE_ORDER: tuple[str, ...] = (
+    "fifty",
+    "approved",
+    "example",
+    "guide_run",
+    "long",
+    "manifest-three-accounts",
+)
+QUEUE_ORDER += ("github", "readme_run")
+# The order it is expected to be ready in; the modules that wait run in the same order.
+READY_ORDER: tuple[str, ...] = ("approved", "example", "fifty", "guide_run", "manifest-three-accounts")
+READY_ORDER += ("long", "readme_run", "github")
 # What each fixture waits for (the pool itself: any synth, so the last).
 FIXTURE_WAITS_FOR = {
     "approved_synth": "approved",
@@ -653,7 +701,7 @@ FIXTURE_WAITS_FOR = {
     "three_accounts_synth": "manifest-three-accounts",
     "github_synth": "github",
     "fifty_groups_synth": "fifty",
-    "synth_pool": "fifty",
+    "synth_pool": READY_ORDER[-1],
 }
 
 
@@ -685,6 +733,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     )
 
 
+def _synths_needed(items: list[pytest.Item]) -> set[str] | None:
+    """The synths the selected tests wait for (a narrow run makes only those); None, all of them, when a
+    test takes the pool itself."""
+    needed = set()
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        if "synth_pool" in inspect.signature(item.function).parameters:
+            return None
+        needed |= {
+            FIXTURE_WAITS_FOR[fixture]
+            for fixture in item.fixturenames
+            if fixture in FIXTURE_WAITS_FOR and fixture not in ("synth_pool", "model_build_repo_runs")
+        }
+    return needed
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_synths_early(request: pytest.FixtureRequest) -> None:
     """Start the shared synths (and the example repository's runs) with the session when a test needs them."""
@@ -692,7 +757,7 @@ def _start_synths_early(request: pytest.FixtureRequest) -> None:
     used = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
     jobs = {name: job for name, job in BACKGROUND_JOBS.items() if name in used}
     if names & used or jobs:
-        request.getfixturevalue("synth_pool").start(jobs)
+        request.getfixturevalue("synth_pool").start(jobs, _synths_needed(request.session.items))
     if "model_build_repo_runs" in used:
         request.getfixturevalue("model_build_repo_runs").start()
 
