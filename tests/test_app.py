@@ -1,10 +1,13 @@
-"""The app as users run it: bad input gets one clear line per problem, exit code 2, no traceback."""
+"""The app as users run it: bad input gets one clear line per problem, exit code 2, no traceback (and
+through the documented CLI command, the CLI's own 1 after the app's lines)."""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import json
+import shlex
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +17,13 @@ import yaml
 
 from app import main
 from settings import load_settings
-from tests.conftest import manifest_parameters, seedfarmer_environment
+from tests.conftest import (
+    EXAMPLE_MANIFEST,
+    ROOT,
+    clean_environment,
+    manifest_parameters,
+    seedfarmer_environment,
+)
 
 
 @dataclass
@@ -27,7 +36,7 @@ def run_app(env: dict[str, str]) -> AppResult:
     """``app.main`` in this process, given ``env`` as its whole environment (no CDK import per test).
 
     An exception escapes and fails the test, so no test here needs to look for a traceback; the CLI
-    path itself is proven once, through the documented command (test_docs).
+    path itself is proven once, through the documented command (the last test here).
     """
     printed = io.StringIO()
     with contextlib.redirect_stderr(printed):
@@ -153,3 +162,29 @@ def test_groups_from_a_file_are_the_inline_groups_and_the_pipelines_carry_the_fi
     assert carried == {
         k: v for k, v in expected.carried_environment.items() if k != "SEEDFARMER_PARAMETER_DEPLOYMENT_GROUPS"
     }
+
+
+def test_the_documented_exit_code_through_the_cli(tmp_path: Path) -> None:
+    """The README's promise, through the documented command: the CLI's 1, then the app's own lines."""
+    manifest = tmp_path / "bad.yaml"
+    source = EXAMPLE_MANIFEST.read_text()
+    manifest.write_text(source.replace("account: '123456789015'", "account: '12345'"))
+    command = (
+        "scripts/cdk.sh synth -c manifest={} -c group=models -c account=111111111111 -c region=us-east-1"
+    )
+    result = subprocess.run(
+        [*shlex.split(command.format(manifest)), "--output", str(tmp_path / "cdk.out")],
+        cwd=ROOT,
+        env=clean_environment({}),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert "(`python app.py`) exits with code 2" in readme
+    assert "exits with code 1 and adds one line of its own" in readme
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0] == "error: deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'"
+    assert lines[1].endswith("app.py: Subprocess exited with error 2"), lines
+    assert len(lines) == 2, lines

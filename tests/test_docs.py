@@ -348,29 +348,3 @@ def test_setup_commands_install_the_pinned_versions() -> None:
         in guide_setup
     )
     assert "--require-hashes -r examples/model-build-repo/requirements-dev.txt" in quickstart
-
-
-def test_the_documented_exit_code_through_the_cli(tmp_path: Path) -> None:
-    """The README's promise, through the documented command: the CLI's 1, then the app's own lines."""
-    manifest = tmp_path / "bad.yaml"
-    source = (ROOT / "examples" / "sample-ml-model-name.yaml").read_text()
-    manifest.write_text(source.replace("account: '123456789015'", "account: '12345'"))
-    command = (
-        "scripts/cdk.sh synth -c manifest={} -c group=models -c account=111111111111 -c region=us-east-1"
-    )
-    result = subprocess.run(
-        [*shlex.split(command.format(manifest)), "--output", str(tmp_path / "cdk.out")],
-        cwd=ROOT,
-        env=clean_environment({}),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    readme = README.read_text()
-    assert "(`python app.py`) exits with code 2" in readme
-    assert "exits with code 1 and adds one line of its own" in readme
-    assert result.returncode == 1
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines[0] == "error: deployment-groups[1].buildEnvironment.account: must be 12 digits, got '12345'"
-    assert lines[1].endswith("app.py: Subprocess exited with error 2"), lines
-    assert len(lines) == 2, lines
