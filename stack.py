@@ -175,10 +175,10 @@ class MlopsCicdStack(GovernedStack):
                 wave.add_stage(stages[index])
 
     def _acknowledge_pipeline_findings(self, store: PipelineArtifactStore) -> None:
-        store.acknowledge_artifact_access(self.pipeline)
+        store.acknowledge_artifact_access(self.pipeline, stack=self)
         for project in self.pipeline.node.find_all():
-            if isinstance(project, codebuild.Project) and project.role is not None:
-                acknowledge_codebuild_defaults(project)
+            if isinstance(project, codebuild.Project) and (role := project.role) is not None:
+                acknowledge_codebuild_defaults(project, self, role)
         role = self.pipeline.self_mutation_project.role
         assert role is not None
         acknowledge(

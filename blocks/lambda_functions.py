@@ -22,8 +22,11 @@ FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 """The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""
 
 
-def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
-    """A function's role writes to its own log group, whose streams are named per instance."""
+def allow_own_logs(role: iam.Role, log_group: logs.LogGroup, stack: cdk.Stack | None = None) -> None:
+    """A function's role writes to its own log group, whose streams are named per instance.
+
+    ``stack``: the log group's, when the caller holds it (one jsii round trip less).
+    """
     role.add_to_policy(
         iam.PolicyStatement(
             sid="WriteOwnLogs",
@@ -34,7 +37,7 @@ def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(log_group)}.Arn>]": (
+            f"IAM5[Resource::<{logical_id(log_group, stack)}.Arn>]": (
                 "This function's own log group; its streams are named per instance."
             )
         },
@@ -50,7 +53,7 @@ def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tup
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=description,
     )
-    allow_own_logs(role, log_group)
+    allow_own_logs(role, log_group, scope if isinstance(scope, cdk.Stack) else None)
     return role, log_group
 
 

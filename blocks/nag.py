@@ -10,6 +10,8 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
+from blocks.governance import GovernedStack
+
 
 def acknowledge(construct: IConstruct, findings: Mapping[str, str]) -> None:
     """Acknowledge AwsSolutions findings (``"IAM5[Action::s3:List*]"``: reason) on one construct."""
@@ -44,33 +46,52 @@ def bucket_access(bucket_logical_id: str, reason: str) -> dict[str, str]:
     }
 
 
-def logical_id(construct: IConstruct) -> str:
-    """The CloudFormation logical id of an L2's resource, as cdk-nag prints it."""
+def logical_id(construct: IConstruct, stack: cdk.Stack | None = None) -> str:
+    """The CloudFormation logical id of an L2's resource, as cdk-nag prints it.
+
+    ``stack``: the construct's, when the caller holds it; ``Stack.of`` is one more jsii round trip, and
+    those are most of a synth's time.
+    """
     resource = construct.node.default_child
     assert isinstance(resource, cdk.CfnElement)
-    return cdk.Stack.of(construct).get_logical_id(resource)
+    return (cdk.Stack.of(construct) if stack is None else stack).get_logical_id(resource)
 
 
-def acknowledge_codebuild_defaults(project: codebuild.IProject) -> None:
-    """CodeBuild grants its role its own log streams and report groups, named per build."""
-    stack = cdk.Stack.of(project)
-    project_id = logical_id(project)
+def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | None = None) -> dict[str, str]:
+    """The findings on what CodeBuild grants a project's role: its own log streams and report groups.
+
+    Returned rather than acknowledged, so that a caller acknowledging more on the same role does it in
+    one call. ``stack``: the project's, when the caller holds it.
+    """
+    stack = cdk.Stack.of(project) if stack is None else stack
+    project_id = logical_id(project, stack)
     # cdk-nag prints the partition CDK resolved for this environment-bound stack.
     prefix = "arn:aws:"
-    where = f"{stack.region}:{stack.account}"
-    role = project.role
+    if isinstance(stack, GovernedStack):
+        where = f"{stack.region_name}:{stack.account_id}"
+    else:
+        where = f"{stack.region}:{stack.account}"
+    return {
+        f"IAM5[Resource::{prefix}logs:{where}:log-group:/aws/codebuild/<{project_id}>:*]": (
+            "Log streams of this one project's own log group, created per build."
+        ),
+        f"IAM5[Resource::{prefix}codebuild:{where}:report-group/<{project_id}>-*]": (
+            "Test report groups of this one project, created per build."
+        ),
+    }
+
+
+def acknowledge_codebuild_defaults(
+    project: codebuild.IProject, stack: cdk.Stack | None = None, role: iam.IRole | None = None
+) -> None:
+    """CodeBuild grants its role its own log streams and report groups, named per build.
+
+    ``stack`` and ``role``: the project's, when the caller holds them (each saves a jsii round trip).
+    """
+    findings = codebuild_default_findings(project, stack)
+    role = project.role if role is None else role
     assert role is not None
-    acknowledge(
-        role,
-        {
-            f"IAM5[Resource::{prefix}logs:{where}:log-group:/aws/codebuild/<{project_id}>:*]": (
-                "Log streams of this one project's own log group, created per build."
-            ),
-            f"IAM5[Resource::{prefix}codebuild:{where}:report-group/<{project_id}>-*]": (
-                "Test report groups of this one project, created per build."
-            ),
-        },
-    )
+    acknowledge(role, findings)
 
 
 def roles_below(scope: IConstruct) -> list[iam.Role]:

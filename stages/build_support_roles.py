@@ -108,7 +108,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         role,
         {
             **bucket_access(
-                logical_id(stack.artifacts_bucket),
+                logical_id(stack.artifacts_bucket, stack),
                 "Read/write on this group's artifacts bucket and key only.",
             ),
             "IAM5[Resource::*]": (
@@ -235,7 +235,7 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(stack.artifacts_bucket)}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
+            f"IAM5[Resource::<{logical_id(stack.artifacts_bucket, stack)}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
                 "Job scripts under the pipeline-code prefix only, stored by content digest."
             ),
             f"IAM5[Resource::{sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (

@@ -160,7 +160,7 @@ def endpoint_execution_role(
                 resources=[key.key_arn],
             ),
         ]
-        findings[f"IAM5[Resource::<{logical_id(capture_bucket)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
+        findings[f"IAM5[Resource::<{logical_id(capture_bucket, stack)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
             "SageMaker writes captured requests and responses under keys it generates per hour and "
             "instance, below this stack's own data capture prefix; writes only."
         )

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from blocks import LOG_RETENTION
 from blocks.governance import Governance, GovernedStack
-from blocks.nag import acknowledge_codebuild_defaults
+from blocks.nag import acknowledge, codebuild_default_findings
 from blocks.pipelines import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
@@ -132,5 +132,7 @@ class ModelBuildStack(GovernedStack):
             actions=[actions.CodeBuildAction(action_name="TrainAndRegister", project=project, input=source)],
         )
         grant_connection_use(self.pipeline, repository)
-        store.acknowledge_artifact_access(self.pipeline, project_role)
-        acknowledge_codebuild_defaults(project)
+        artifact_access = store.artifact_access_findings(self)
+        acknowledge(self.pipeline, artifact_access)
+        # One acknowledgment per construct: each is two jsii round trips.
+        acknowledge(project_role, {**artifact_access, **codebuild_default_findings(project, self)})

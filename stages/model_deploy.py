@@ -241,10 +241,10 @@ class ModelDeployStack(GovernedStack):
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
         acknowledge_replication(base)
-        store.acknowledge_artifact_access(base, self.pipeline)
-        acknowledge_codebuild_defaults(self.pipeline.synth_project)
+        store.acknowledge_artifact_access(base, self.pipeline, stack=self)
+        acknowledge_codebuild_defaults(self.pipeline.synth_project, self)
         for test in smoke_tests:
-            test.acknowledge()
+            test.acknowledge(self)
 
         self.trigger = approval_trigger(self, plan, governance)
 

@@ -134,9 +134,12 @@ class SmokeTest:
     step: pipelines.CodeBuildStep
     role: iam.Role
 
-    def acknowledge(self) -> None:
-        """Call after the pipeline is built: CDK creates the step's project then."""
-        acknowledge_codebuild_defaults(self.step.project)
+    def acknowledge(self, stack: cdk.Stack) -> None:
+        """Call after the pipeline is built: CDK creates the step's project then, in ``stack``, with ``role``.
+
+        Both passed rather than read back from the project: each read is a jsii round trip.
+        """
+        acknowledge_codebuild_defaults(self.step.project, stack, self.role)
 
 
 def smoke_test_variables(
