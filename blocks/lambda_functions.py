@@ -11,7 +11,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blocks import LOG_RETENTION
+from blocks import LOG_RETENTION, cdk_values
 from blocks.nag import acknowledge, logical_id
 
 # CloudFormation's inline-code (ZipFile) limit when these stacks were designed; CloudFormation has since
@@ -50,7 +50,7 @@ def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tup
     role = iam.Role(
         scope,
         f"{construct_id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
         description=description,
     )
     allow_own_logs(role, log_group, scope if isinstance(scope, cdk.Stack) else None)

@@ -11,6 +11,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import GovernedStack
 
 # Where CDK puts the one function per stack that empties buckets made with ``auto_delete_objects``.
@@ -42,7 +43,7 @@ def customer_managed_key(
         description=description,
         enable_key_rotation=True,
         removal_policy=removal_policy(retain),
-        pending_window=None if retain else cdk.Duration.days(7),
+        pending_window=None if retain else cdk_values.days(7),
     )
 
 
@@ -55,7 +56,7 @@ def _private_bucket(
         construct_id,
         bucket_name=bucket_name,
         enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        block_public_access=cdk_values.block_all(),
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
         removal_policy=removal_policy(retain),
@@ -80,7 +81,7 @@ def access_logs_bucket(
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ThisAccountsBucketsDeliverLogs",
-            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            principals=[cdk_values.service_principal("logging.s3.amazonaws.com")],
             actions=["s3:PutObject"],
             resources=[bucket.arn_for_objects("*")],
             conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account}},

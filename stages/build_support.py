@@ -16,6 +16,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket, removal_policy
 from names import MODEL_ARTIFACTS_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
@@ -84,7 +85,7 @@ class BuildSupportStack(GovernedStack):
             {(r.account, r.role_name) for r in endpoint_readers if r.account != names.build_account}
         )
         readers = sorted({account for account, _ in others})
-        reader_role_arns = [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{role}" for a, role in others]
+        reader_role_arns = [f"arn:{cdk_values.partition()}:iam::{a}:role/{role}" for a, role in others]
 
         self.retain = retain
         self.names = names
@@ -133,7 +134,7 @@ class BuildSupportStack(GovernedStack):
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EndpointRolesReadModelArtifacts",
-                principals=[iam.AccountPrincipal(a) for a in readers],
+                principals=[cdk_values.account_principal(a) for a in readers],
                 actions=["s3:GetObject"],
                 resources=[bucket.arn_for_objects(f"{MODEL_ARTIFACTS_PREFIX}/*")],
                 conditions=only_endpoint_roles,
@@ -142,7 +143,7 @@ class BuildSupportStack(GovernedStack):
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EndpointRolesDecryptModelArtifactsThroughS3",
-                principals=[iam.AccountPrincipal(a) for a in readers],
+                principals=[cdk_values.account_principal(a) for a in readers],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
@@ -163,13 +164,13 @@ class BuildSupportStack(GovernedStack):
         accounts = sorted({account for account, _ in others})
         only_smoke_roles = {
             "ArnEquals": {
-                "aws:PrincipalArn": [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{n}" for a, n in others]
+                "aws:PrincipalArn": [f"arn:{cdk_values.partition()}:iam::{a}:role/{n}" for a, n in others]
             }
         }
         self.artifacts_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SmokeTestRolesReadSamplePayloads",
-                principals=[iam.AccountPrincipal(a) for a in accounts],
+                principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["s3:GetObject"],
                 resources=[self.artifacts_bucket.arn_for_objects(f"{SAMPLE_PAYLOADS_PREFIX}/*")],
                 conditions=only_smoke_roles,
@@ -178,7 +179,7 @@ class BuildSupportStack(GovernedStack):
         self.artifacts_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SmokeTestRolesDecryptSamplePayloadsThroughS3",
-                principals=[iam.AccountPrincipal(a) for a in accounts],
+                principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
@@ -207,7 +208,7 @@ class BuildSupportStack(GovernedStack):
                 ecr.LifecycleRule(
                     description="Untagged images are leftovers of pushes",
                     tag_status=ecr.TagStatus.UNTAGGED,
-                    max_image_age=cdk.Duration.days(14),
+                    max_image_age=cdk_values.days(14),
                 )
             ],
             removal_policy=removal_policy(self.retain),
@@ -217,7 +218,7 @@ class BuildSupportStack(GovernedStack):
             repository.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="EndpointRolesPullImages",
-                    principals=[iam.AccountPrincipal(a) for a in readers],
+                    principals=[cdk_values.account_principal(a) for a in readers],
                     actions=[
                         "ecr:BatchGetImage",
                         "ecr:GetDownloadUrlForLayer",

@@ -25,6 +25,7 @@ from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.lambda_functions import lambda_role
 from blocks.nag import acknowledge_codebuild_defaults
@@ -74,7 +75,7 @@ def _lookup_statements(plan: GroupPlan) -> list[iam.PolicyStatement]:
     """
     roles = sorted(
         {
-            cdk_lookup_role_arn(cdk.Aws.PARTITION, target.account, plan.names.build_region)
+            cdk_lookup_role_arn(cdk_values.partition(), target.account, plan.names.build_region)
             for target in plan.targets
             if target.endpoint.vpc
         }

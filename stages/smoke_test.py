@@ -25,6 +25,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.nag import acknowledge, acknowledge_codebuild_defaults
 from blocks.pipelines import BUILD_IMAGE, RUNTIMES, in_folder
 from names import SAMPLE_PAYLOADS_PREFIX, GroupNames
@@ -69,11 +70,11 @@ def add_smoke_role(
         stack,
         "SmokeTestRole",
         role_name=names.smoke_test_role(environment_name),
-        assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
+        assumed_by=cdk_values.account_principal(tooling_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": project_role}}
         ),
         description=f"Lets the deploy pipeline's smoke test describe and invoke {endpoint_name}",
-        max_session_duration=cdk.Duration.hours(1),
+        max_session_duration=cdk_values.hours(1),
         inline_policies={
             "SmokeTest": iam.PolicyDocument(
                 statements=[
@@ -178,7 +179,7 @@ def smoke_test_step(
         scope,
         f"SmokeTestRole-{environment.name}",
         role_name=names.smoke_test_project_role(environment.name),
-        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("codebuild.amazonaws.com"),
         description=f"Runs the smoke test of {environment.name}'s endpoint; may assume its smoke role only",
     )
     role.add_to_policy(
@@ -203,6 +204,6 @@ def smoke_test_step(
         role=role,
         build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
         partial_build_spec=RUNTIMES,
-        timeout=cdk.Duration.minutes(15),
+        timeout=cdk_values.minutes(15),
     )
     return SmokeTest(step=step, role=role)
