@@ -125,7 +125,7 @@ class MlopsCicdStack(GovernedStack):
         grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
-        acknowledge_replication(self.pipeline.pipeline)
+        acknowledge_replication(self.pipeline.pipeline, self)
         cdk.CfnOutput(
             self,
             "metadata",

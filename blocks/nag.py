@@ -10,7 +10,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
-from blocks.governance import GovernedStack
+from blocks.governance import account_of, region_of
 
 
 def acknowledge(construct: IConstruct, findings: Mapping[str, str]) -> None:
@@ -67,10 +67,7 @@ def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | N
     project_id = logical_id(project, stack)
     # cdk-nag prints the partition CDK resolved for this environment-bound stack.
     prefix = "arn:aws:"
-    if isinstance(stack, GovernedStack):
-        where = f"{stack.region_name}:{stack.account_id}"
-    else:
-        where = f"{stack.region}:{stack.account}"
+    where = f"{region_of(stack)}:{account_of(stack)}"
     return {
         f"IAM5[Resource::{prefix}logs:{where}:log-group:/aws/codebuild/<{project_id}>:*]": (
             "Log streams of this one project's own log group, created per build."

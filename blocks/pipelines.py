@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from blocks.governance import Governance, GovernedStack
+from blocks.governance import Governance, GovernedStack, account_of, region_of
 from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
@@ -171,11 +171,11 @@ def artifact_buckets(
     """
     stage = cdk.Stage.of(pipeline_stack)
     assert stage is not None  # an App is a Stage too
-    account = pipeline_stack.account
-    others = sorted(set(regions) - {pipeline_stack.region})
+    account, home = account_of(pipeline_stack), region_of(pipeline_stack)
+    others = sorted(set(regions) - {home})
     if not others:
         return {"artifact_bucket": store.bucket}
-    buckets: dict[str, s3.IBucket] = {pipeline_stack.region: store.bucket}
+    buckets: dict[str, s3.IBucket] = {home: store.bucket}
     for region in others:
         name = cross_region_support_stack(pipeline_stack.stack_name, region)
         support = GovernedStack(
@@ -214,9 +214,12 @@ def artifact_buckets(
     return {"cross_region_replication_buckets": buckets}
 
 
-def acknowledge_replication(pipeline: codepipeline.Pipeline) -> None:
-    """What CDK grants the pipeline role on the replication buckets and keys of other regions."""
-    stack = cdk.Stack.of(pipeline)
+def acknowledge_replication(pipeline: codepipeline.Pipeline, stack: cdk.Stack | None = None) -> None:
+    """What CDK grants the pipeline role on the replication buckets and keys of other regions.
+
+    ``stack``: the pipeline's, when the caller holds it (one jsii round trip less).
+    """
+    stack = cdk.Stack.of(pipeline) if stack is None else stack
     for region, support in sorted(pipeline.cross_region_support.items()):
         bucket_name = stack.resolve(support.replication_bucket.bucket_name)
         acknowledge(

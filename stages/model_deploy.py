@@ -197,6 +197,7 @@ class ModelDeployStack(GovernedStack):
             cdk_assets_cli_version=tools.assets,
         )
         smoke_tests: list[SmokeTest] = []
+        partition = self.partition
         for wave in plan.waves:
             pre: list[pipelines.Step] = []
             if wave.needs_approval:
@@ -227,6 +228,7 @@ class ModelDeployStack(GovernedStack):
                     module_path=infra_repo.path,
                     endpoint_name_output=stage.endpoint.endpoint_name_output,
                     endpoint_config_name_output=stage.endpoint.endpoint_config_name_output,
+                    partition=partition,
                 )
                 for target, stage in zip(wave.targets, stages, strict=True)
             ]
@@ -241,7 +243,7 @@ class ModelDeployStack(GovernedStack):
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
-        acknowledge_replication(base)
+        acknowledge_replication(base, self)
         store.acknowledge_artifact_access(base, self.pipeline, stack=self)
         acknowledge_codebuild_defaults(self.pipeline.synth_project, self)
         for test in smoke_tests:

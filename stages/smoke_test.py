@@ -167,14 +167,16 @@ def smoke_test_step(
     module_path: str,
     endpoint_name_output: cdk.CfnOutput,
     endpoint_config_name_output: cdk.CfnOutput,
+    partition: str,
 ) -> SmokeTest:
     """The step that tests ``environment``'s endpoint right after its stage deploys it.
 
     ``scope``: the deploy pipeline (``pipelines.CodePipeline``), so that what it acknowledges for its own
     artifact store covers this role too. ``source``: the infra repository, whose ``module_path`` holds
     the script, at the commit the pipeline's synth used. The two outputs are the endpoint stack's.
+    ``partition``: the pipeline stack's, read once per stack (each read is a jsii round trip).
     """
-    variables = smoke_test_variables(names, environment, cdk.Stack.of(scope).partition)
+    variables = smoke_test_variables(names, environment, partition)
     role = iam.Role(
         scope,
         f"SmokeTestRole-{environment.name}",
