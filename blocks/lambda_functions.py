@@ -12,7 +12,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from blocks import LOG_RETENTION, cdk_values
-from blocks.nag import acknowledge, logical_id
+from blocks.governance import stack_of
+from blocks.nag import acknowledge, logical_id_in_arn
 
 # CloudFormation's inline-code (ZipFile) limit when these stacks were designed; CloudFormation has since
 # lifted it (aws-cdk#20624), and it stays the budget for code that travels inside a template.
@@ -22,22 +23,18 @@ FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 """The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""
 
 
-def allow_own_logs(role: iam.Role, log_group: logs.LogGroup, stack: cdk.Stack | None = None) -> None:
-    """A function's role writes to its own log group, whose streams are named per instance.
-
-    ``stack``: the log group's, when the caller holds it (one jsii round trip less).
-    """
+def allow_own_logs(role: iam.Role, log_group: logs.LogGroup, stack: cdk.Stack) -> None:
+    """A function's role writes to its own log group (in ``stack``), whose streams are named per instance."""
+    arn = log_group.log_group_arn
     role.add_to_policy(
         iam.PolicyStatement(
-            sid="WriteOwnLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_group.log_group_arn],
+            sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[arn]
         )
     )
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(log_group, stack)}.Arn>]": (
+            f"IAM5[Resource::<{logical_id_in_arn(stack, arn)}.Arn>]": (
                 "This function's own log group; its streams are named per instance."
             )
         },
@@ -53,7 +50,7 @@ def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tup
         assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
         description=description,
     )
-    allow_own_logs(role, log_group, scope if isinstance(scope, cdk.Stack) else None)
+    allow_own_logs(role, log_group, stack_of(scope))
     return role, log_group
 
 

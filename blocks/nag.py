@@ -57,6 +57,18 @@ def logical_id(construct: IConstruct, stack: cdk.Stack | None = None) -> str:
     return (cdk.Stack.of(construct) if stack is None else stack).get_logical_id(resource)
 
 
+def logical_id_in_arn(stack: cdk.Stack, arn: str) -> str:
+    """The logical id in an L2's ARN attribute as ``stack`` resolves it (``Fn::GetAtt``); cdk-nag prints it.
+
+    One jsii round trip for an ARN the caller holds, where :func:`logical_id` takes three.
+    """
+    match stack.resolve(arn):
+        case {"Fn::GetAtt": [str() as resource, "Arn"]}:
+            return resource
+        case resolved:
+            raise ValueError(f"not the ARN attribute of a resource in {stack.node.path}: {resolved!r}")
+
+
 def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | None = None) -> dict[str, str]:
     """The findings on what CodeBuild grants a project's role: its own log streams and report groups.
 
@@ -64,7 +76,7 @@ def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | N
     one call. ``stack``: the project's, when the caller holds it.
     """
     stack = cdk.Stack.of(project) if stack is None else stack
-    project_id = logical_id(project, stack)
+    project_id = logical_id_in_arn(stack, project.project_arn)
     # cdk-nag prints the partition CDK resolved for this environment-bound stack.
     prefix = "arn:aws:"
     where = f"{region_of(stack)}:{account_of(stack)}"

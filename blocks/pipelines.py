@@ -22,7 +22,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from blocks.governance import Governance, GovernedStack, account_of, region_of
-from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
+from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id_in_arn, roles_below
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
 from settings import RepositorySettings
@@ -146,7 +146,8 @@ class PipelineArtifactStore(Construct):
 
         ``stack``: this store's, when the caller holds it (one jsii round trip less).
         """
-        return bucket_access(logical_id(self.bucket, stack), ARTIFACT_ACCESS_REASON)
+        stack = cdk.Stack.of(self) if stack is None else stack
+        return bucket_access(logical_id_in_arn(stack, self.bucket.bucket_arn), ARTIFACT_ACCESS_REASON)
 
     def acknowledge_artifact_access(self, *scopes: IConstruct, stack: cdk.Stack | None = None) -> None:
         """Acknowledge what CDK grants on this store to the roles below ``scopes`` (pipelines).
