@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +22,12 @@ INLINE_CODE_LIMIT = 4096
 
 FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 """The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""
+
+
+@functools.cache
+def python_runtime() -> lambda_.Runtime:
+    """The newest Python runtime, read once: each read is a jsii round trip, and the object is immutable."""
+    return lambda_.Runtime.PYTHON_3_14
 
 
 def allow_own_logs(role: iam.Role, log_group: logs.LogGroup, stack: cdk.Stack) -> None:
@@ -91,7 +98,7 @@ def module_function(
         construct_id,
         function_name=function_name,
         description=description,
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=python_runtime(),
         handler="index.handler",
         code=code,
         role=role,

@@ -170,12 +170,12 @@ def artifact_buckets(
     only copies of pipeline artifacts, so these are emptied and deleted with their stack instead; the
     key goes with them. Same stack names as CDK's (the stack-name limit leaves room for the suffix).
     """
-    stage = cdk.Stage.of(pipeline_stack)
-    assert stage is not None  # an App is a Stage too
     account, home = account_of(pipeline_stack), region_of(pipeline_stack)
     others = sorted(set(regions) - {home})
     if not others:
         return {"artifact_bucket": store.bucket}
+    stage = cdk.Stage.of(pipeline_stack)
+    assert stage is not None  # an App is a Stage too
     buckets: dict[str, s3.IBucket] = {home: store.bucket}
     for region in others:
         name = cross_region_support_stack(pipeline_stack.stack_name, region)

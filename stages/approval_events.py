@@ -36,13 +36,16 @@ class _TopicTarget:
         self._dead_letter_queue = dead_letter_queue
 
     def bind(self, rule: IRuleRef, _id: str | None = None) -> events.RuleTargetConfig:
+        # Each read is a jsii round trip: read once, used twice.
+        topic_arn, queue_arn = self._topic.topic_arn, self._dead_letter_queue.queue_arn
+        rule_arn = rule.rule_ref.rule_arn
         self._topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgePublishesApprovals",
                 principals=[cdk_values.service_principal("events.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self._topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                resources=[topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         self._dead_letter_queue.add_to_resource_policy(
@@ -50,13 +53,13 @@ class _TopicTarget:
                 sid="EventBridgeKeepsUndeliveredApprovals",
                 principals=[cdk_values.service_principal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
-                resources=[self._dead_letter_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                resources=[queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         return events.RuleTargetConfig(
-            arn=self._topic.topic_arn,
-            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+            arn=topic_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=queue_arn),
         )
 
 

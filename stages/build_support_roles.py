@@ -8,7 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from blocks import cdk_values
-from blocks.nag import acknowledge, bucket_access, logical_id
+from blocks.nag import acknowledge, bucket_access, logical_id_in_arn
 from names import PIPELINE_CODE_PREFIX, GroupNames
 from stages.model_registry import registry_versions, sagemaker_arn
 
@@ -109,7 +109,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         role,
         {
             **bucket_access(
-                logical_id(stack.artifacts_bucket, stack),
+                logical_id_in_arn(stack, stack.artifacts_bucket.bucket_arn),
                 "Read/write on this group's artifacts bucket and key only.",
             ),
             "IAM5[Resource::*]": (
@@ -233,10 +233,11 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
         )
     )
     stack.image_repository.grant_push(role)
+    bucket_id = logical_id_in_arn(stack, stack.artifacts_bucket.bucket_arn)
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(stack.artifacts_bucket, stack)}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
+            f"IAM5[Resource::<{bucket_id}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
                 "Job scripts under the pipeline-code prefix only, stored by content digest."
             ),
             f"IAM5[Resource::{sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (

@@ -121,7 +121,7 @@ def _subscription_region_scope(stack: ModelDeployStack, plan: GroupPlan, governa
     SNS wants the queue in the subscriber's account (the tooling account) and the topic's region.
     """
     names = plan.names
-    if names.build_region == stack.region:
+    if names.build_region == stack.region_name:
         return stack
     stage = cdk.Stage.of(stack)
     assert stage is not None  # an App is a Stage too
