@@ -26,6 +26,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from blocks import cdk_values
+from blocks.governance import format_arn
 from blocks.nag import acknowledge, acknowledge_codebuild_defaults
 from blocks.pipelines import BUILD_IMAGE, RUNTIMES, in_folder
 from names import SAMPLE_PAYLOADS_PREFIX, GroupNames
@@ -82,8 +83,8 @@ def add_smoke_role(
                         sid="DescribeAndInvokeEndpoint",
                         actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
                         resources=[
-                            stack.format_arn(
-                                service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                            format_arn(
+                                stack, service="sagemaker", resource="endpoint", resource_name=endpoint_name
                             )
                         ],
                     ),
