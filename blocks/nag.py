@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import Acknowledgment, Validations
@@ -57,26 +57,33 @@ def logical_id(construct: IConstruct, stack: cdk.Stack | None = None) -> str:
     return (cdk.Stack.of(construct) if stack is None else stack).get_logical_id(resource)
 
 
-def logical_id_in_arn(stack: cdk.Stack, arn: str) -> str:
-    """The logical id in an L2's ARN attribute as ``stack`` resolves it (``Fn::GetAtt``); cdk-nag prints it.
+def logical_ids_in_arns(stack: cdk.Stack, arns: Sequence[str]) -> list[str]:
+    """The logical ids in L2s' ARN attributes (``Fn::GetAtt`` once resolved), as cdk-nag prints them.
 
-    One jsii round trip for an ARN the caller holds, where :func:`logical_id` takes three.
+    One jsii round trip for all the ARNs the caller holds, where :func:`logical_id` takes three each.
     """
-    match stack.resolve(arn):
-        case {"Fn::GetAtt": [str() as resource, "Arn"]}:
-            return resource
-        case resolved:
-            raise ValueError(f"not the ARN attribute of a resource in {stack.node.path}: {resolved!r}")
+    ids = []
+    for resolved in stack.resolve(list(arns)):
+        match resolved:
+            case {"Fn::GetAtt": [str() as resource, "Arn"]}:
+                ids.append(resource)
+            case _:
+                raise ValueError(f"not the ARN attribute of a resource in {stack.node.path}: {resolved!r}")
+    return ids
 
 
-def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | None = None) -> dict[str, str]:
+def logical_id_in_arn(stack: cdk.Stack, arn: str) -> str:
+    """:func:`logical_ids_in_arns` of one ARN."""
+    (resource,) = logical_ids_in_arns(stack, [arn])
+    return resource
+
+
+def codebuild_default_findings(stack: cdk.Stack, project_id: str) -> dict[str, str]:
     """The findings on what CodeBuild grants a project's role: its own log streams and report groups.
 
-    Returned rather than acknowledged, so that a caller acknowledging more on the same role does it in
-    one call. ``stack``: the project's, when the caller holds it.
+    ``project_id``: the project's logical id in ``stack``. Returned rather than acknowledged, so that a
+    caller acknowledging more on the same role does it in one call.
     """
-    stack = cdk.Stack.of(project) if stack is None else stack
-    project_id = logical_id_in_arn(stack, project.project_arn)
     # cdk-nag prints the partition CDK resolved for this environment-bound stack.
     prefix = "arn:aws:"
     where = f"{region_of(stack)}:{account_of(stack)}"
@@ -91,16 +98,18 @@ def codebuild_default_findings(project: codebuild.IProject, stack: cdk.Stack | N
 
 
 def acknowledge_codebuild_defaults(
-    project: codebuild.IProject, stack: cdk.Stack | None = None, role: iam.IRole | None = None
+    stack: cdk.Stack, projects: Sequence[tuple[codebuild.IProject, iam.IRole | None]]
 ) -> None:
-    """CodeBuild grants its role its own log streams and report groups, named per build.
+    """CodeBuild grants each project's role its own log streams and report groups, named per build.
 
-    ``stack`` and ``role``: the project's, when the caller holds them (each saves a jsii round trip).
+    The projects are ``stack``'s, each with its role when the caller holds it; their logical ids are
+    resolved in one jsii round trip.
     """
-    findings = codebuild_default_findings(project, stack)
-    role = project.role if role is None else role
-    assert role is not None
-    acknowledge(role, findings)
+    ids = logical_ids_in_arns(stack, [project.project_arn for project, _ in projects])
+    for (project, known_role), project_id in zip(projects, ids, strict=True):
+        role = project.role if known_role is None else known_role
+        assert role is not None
+        acknowledge(role, codebuild_default_findings(stack, project_id))
 
 
 def roles_below(scope: IConstruct) -> list[iam.Role]:

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from blocks import LOG_RETENTION, cdk_values
 from blocks.governance import Governance, GovernedStack
-from blocks.nag import acknowledge, codebuild_default_findings
+from blocks.nag import acknowledge, codebuild_default_findings, logical_id_in_arn
 from blocks.pipelines import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
@@ -135,4 +135,5 @@ class ModelBuildStack(GovernedStack):
         artifact_access = store.artifact_access_findings(self)
         acknowledge(self.pipeline, artifact_access)
         # One acknowledgment per construct: each is two jsii round trips.
-        acknowledge(project_role, {**artifact_access, **codebuild_default_findings(project, self)})
+        project_id = logical_id_in_arn(self, project.project_arn)
+        acknowledge(project_role, {**artifact_access, **codebuild_default_findings(self, project_id)})

@@ -245,9 +245,11 @@ class ModelDeployStack(GovernedStack):
         grant_connection_use(base, infra_repo)
         acknowledge_replication(base, self)
         store.acknowledge_artifact_access(base, self.pipeline, stack=self)
-        acknowledge_codebuild_defaults(self.pipeline.synth_project, self)
-        for test in smoke_tests:
-            test.acknowledge(self)
+        # The steps' projects exist once the pipeline is built; each smoke test's runs as its role.
+        acknowledge_codebuild_defaults(
+            self,
+            [(self.pipeline.synth_project, None), *((test.step.project, test.role) for test in smoke_tests)],
+        )
 
         self.trigger = approval_trigger(self, plan, governance)
 

@@ -27,7 +27,7 @@ from constructs import Construct
 
 from blocks import cdk_values
 from blocks.governance import format_arn
-from blocks.nag import acknowledge, acknowledge_codebuild_defaults
+from blocks.nag import acknowledge
 from blocks.pipelines import BUILD_IMAGE, RUNTIMES, in_folder
 from names import SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import APPROVED_MODEL_INFO_VARIABLE, DeployEnvironmentSettings
@@ -131,17 +131,13 @@ def add_smoke_role(
 
 @dataclass(frozen=True)
 class SmokeTest:
-    """One endpoint stage's smoke test: the step to add as the stage's ``post`` step, and its role."""
+    """One endpoint stage's smoke test: the step to add as the stage's ``post`` step, and its role.
+
+    The step's project (CDK creates it when the pipeline is built) runs as ``role``.
+    """
 
     step: pipelines.CodeBuildStep
     role: iam.Role
-
-    def acknowledge(self, stack: cdk.Stack) -> None:
-        """Call after the pipeline is built: CDK creates the step's project then, in ``stack``, with ``role``.
-
-        Both passed rather than read back from the project: each read is a jsii round trip.
-        """
-        acknowledge_codebuild_defaults(self.step.project, stack, self.role)
 
 
 def smoke_test_variables(
