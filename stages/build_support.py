@@ -7,6 +7,7 @@ EventBridge feeds when someone approves a model version.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from constructs import Construct
 
 from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
+from blocks.nag import logical_id_in_arn
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket, removal_policy
 from names import MODEL_ARTIFACTS_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from stages.approval_events import approval_topic
@@ -119,6 +121,16 @@ class BuildSupportStack(GovernedStack):
         self.sagemaker_role = sagemaker_execution_role(self, names)
         self.model_build_access_role = model_build_access_role(self, names, tooling)
         self.approval_topic = approval_topic(self, names, tooling, tooling_region)
+
+    @functools.cached_property
+    def artifacts_bucket_id(self) -> str:
+        """The artifacts bucket's logical id, which the roles' findings name; resolved once (a round trip)."""
+        return logical_id_in_arn(self, self.artifacts_bucket.bucket_arn)
+
+    @functools.cached_property
+    def artifacts_key_arn(self) -> str:
+        """The artifacts key's ARN, read once (a jsii round trip) for the roles that use the key."""
+        return self.artifacts_key.key_arn
 
     def _share_model_artifacts(self, readers: list[str], role_arns: list[str], names: GroupNames) -> None:
         """Other accounts' endpoint roles read model artifacts, nothing else: not training data, not code.

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 
 from blocks import cdk_values
 from blocks.governance import format_arn
-from blocks.nag import acknowledge, bucket_access, logical_id_in_arn
+from blocks.nag import acknowledge, bucket_access
 from names import PIPELINE_CODE_PREFIX, GroupNames
 from stages.model_registry import registry_versions, sagemaker_arn
 
@@ -53,7 +53,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         iam.PolicyStatement(
             sid="GrantJobVolumesTheKey",
             actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[stack.artifacts_key.key_arn],
+            resources=[stack.artifacts_key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
     )
@@ -111,7 +111,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         role,
         {
             **bucket_access(
-                logical_id_in_arn(stack, stack.artifacts_bucket.bucket_arn),
+                stack.artifacts_bucket_id,
                 "Read/write on this group's artifacts bucket and key only.",
             ),
             "IAM5[Resource::*]": (
@@ -236,16 +236,15 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
             sid="EncryptPipelineCodeThroughS3",
             # Decrypt too: S3 needs it to assemble a multipart upload.
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=[stack.artifacts_key.key_arn],
+            resources=[stack.artifacts_key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
         )
     )
     stack.image_repository.grant_push(role)
-    bucket_id = logical_id_in_arn(stack, stack.artifacts_bucket.bucket_arn)
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{bucket_id}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
+            f"IAM5[Resource::<{stack.artifacts_bucket_id}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
                 "Job scripts under the pipeline-code prefix only, stored by content digest."
             ),
             f"IAM5[Resource::{sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (
