@@ -16,7 +16,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from blocks import LOG_RETENTION
-from blocks.governance import Governance, GovernedStack, format_arn
+from blocks.governance import Governance, GovernedStack
 from blocks.nag import acknowledge, acknowledge_codebuild_defaults
 from blocks.notifications import Notifications, topic_name
 from blocks.pipelines import (
@@ -135,8 +135,8 @@ class MlopsCicdStack(GovernedStack):
                 module_metadata(
                     stack_name=settings.stack_name,
                     infra_pipeline_name=self.pipeline_name,
-                    infra_pipeline_arn=format_arn(
-                        self, service="codepipeline", resource=self.pipeline_name, region=tooling.region
+                    infra_pipeline_arn=self.format_arn(
+                        service="codepipeline", resource=self.pipeline_name, region=tooling.region
                     ),
                     notification_topic_arn=self.notifications.topic_arn if self.notifications else None,
                 )

@@ -6,7 +6,6 @@ them to itself through :class:`GovernedStack` rather than relying on the app to 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -73,11 +72,6 @@ class GovernedStack(cdk.Stack):
                 iam.ManagedPolicy.from_managed_policy_arn(self, "PermissionsBoundary", boundary)
             )
 
-    @functools.cached_property
-    def partition_name(self) -> str:
-        """``self.partition``, read from Node.js once."""
-        return self.partition
-
     def tag_raw_role(self, role: cdk.CfnResource) -> None:
         """Tag a role CDK writes as raw CloudFormation (a custom resource provider's), which ``Tags`` skips.
 
@@ -102,36 +96,3 @@ def account_of(stack: cdk.Stack) -> str:
 def region_of(stack: cdk.Stack) -> str:
     """``stack.region``; a :class:`GovernedStack` knows it without a jsii round trip."""
     return stack.region_name if isinstance(stack, GovernedStack) else stack.region
-
-
-def format_arn(
-    stack: cdk.Stack,
-    *,
-    service: str,
-    resource: str,
-    resource_name: str | None = None,
-    region: str | None = None,
-    account: str | None = None,
-    arn_format: cdk.ArnFormat | None = None,
-) -> str:
-    """``stack.format_arn(...)``: joined here for a :class:`GovernedStack`, as CDK's ``Arn.format`` joins it.
-
-    A GovernedStack knows its partition (read once), region and account, and each ``format_arn`` is a jsii
-    round trip; a ten-group synth makes a hundred.
-    """
-    if not isinstance(stack, GovernedStack):
-        return stack.format_arn(
-            service=service,
-            resource=resource,
-            resource_name=resource_name,
-            region=region,
-            account=account,
-            arn_format=arn_format,
-        )
-    region = stack.region_name if region is None else region
-    account = stack.account_id if account is None else account
-    slash = "/" if arn_format == cdk.ArnFormat.SLASH_RESOURCE_SLASH_RESOURCE_NAME else ""
-    arn = f"arn:{stack.partition_name}:{service}:{region}:{account}:{slash}{resource}"
-    if resource_name is None:
-        return arn
-    return arn + (":" if arn_format == cdk.ArnFormat.COLON_RESOURCE_NAME else "/") + resource_name

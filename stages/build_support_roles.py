@@ -8,7 +8,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
 from blocks import cdk_values
-from blocks.governance import format_arn
 from blocks.nag import acknowledge, bucket_access
 from names import PIPELINE_CODE_PREFIX, GroupNames
 from stages.model_registry import registry_versions, sagemaker_arn
@@ -29,7 +28,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
     )
     stack.artifacts_bucket.grant_read_write(role)
     jobs = [
-        format_arn(stack, service="sagemaker", resource=kind, resource_name="*")
+        stack.format_arn(service="sagemaker", resource=kind, resource_name="*")
         for kind in ("processing-job", "training-job")
     ]
     role.add_to_policy(
@@ -79,8 +78,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
             resources=[f"arn:{cdk_values.partition()}:ecr:{names.build_region}:*:repository/*"],
         )
     )
-    log_groups = format_arn(
-        stack,
+    log_groups = stack.format_arn(
         service="logs",
         resource="log-group",
         resource_name="/aws/sagemaker/*",
@@ -148,17 +146,11 @@ def _allow_pending_registrations(stack: BuildSupportStack, role: iam.Role, names
     Authorization Reference, Amazon SageMaker AI); a request without the field has no key and is denied.
     """
     registry = [
-        format_arn(
-            stack,
-            service="sagemaker",
-            resource="model-package-group",
-            resource_name=names.model_package_group,
+        stack.format_arn(
+            service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
         ),
-        format_arn(
-            stack,
-            service="sagemaker",
-            resource="model-package",
-            resource_name=f"{names.model_package_group}/*",
+        stack.format_arn(
+            service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
         ),
     ]
     role.add_to_policy(
@@ -196,8 +188,8 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
         description="Lets the tooling account's model build project run this group's SageMaker pipeline",
         max_session_duration=cdk_values.hours(1),
     )
-    pipeline_arn = format_arn(
-        stack, service="sagemaker", resource="pipeline", resource_name=names.sagemaker_pipeline
+    pipeline_arn = stack.format_arn(
+        service="sagemaker", resource="pipeline", resource_name=names.sagemaker_pipeline
     )
     role.add_to_policy(
         iam.PolicyStatement(

@@ -19,7 +19,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from blocks import cdk_values
-from blocks.governance import Governance, GovernedStack, format_arn
+from blocks.governance import Governance, GovernedStack
 from blocks.lambda_functions import module_function
 from settings import GroupPlan
 from stages.failed_approvals import failed_approvals, undelivered_approvals
@@ -100,8 +100,8 @@ def approval_trigger(stack: ModelDeployStack, plan: GroupPlan, governance: Gover
     stack.undelivered_approvals = undelivered_approvals(
         _subscription_region_scope(stack, plan, governance), names, topic_arn
     )
-    dead_letter_arn = format_arn(
-        stack, service="sqs", region=names.build_region, resource=names.undelivered_approvals_queue
+    dead_letter_arn = stack.format_arn(
+        service="sqs", region=names.build_region, resource=names.undelivered_approvals_queue
     )
     topic = sns.Topic.from_topic_arn(stack, "ApprovalTopic", topic_arn)
     subscription = topic.add_subscription(

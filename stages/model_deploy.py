@@ -26,7 +26,7 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from blocks import cdk_values
-from blocks.governance import Governance, GovernedStack, format_arn
+from blocks.governance import Governance, GovernedStack
 from blocks.lambda_functions import lambda_role
 from blocks.nag import acknowledge_codebuild_defaults
 from blocks.pipelines import (
@@ -144,10 +144,10 @@ class ModelDeployStack(GovernedStack):
             description=f"SageMaker model CICD: model deploy pipeline of {group.name}",
         )
         self.parameter_name = names.approved_model_parameter
-        self.parameter_arn = format_arn(
-            self, service="ssm", resource="parameter", resource_name=self.parameter_name.lstrip("/")
+        self.parameter_arn = self.format_arn(
+            service="ssm", resource="parameter", resource_name=self.parameter_name.lstrip("/")
         )
-        self.pipeline_arn = format_arn(self, service="codepipeline", resource=names.model_deploy_pipeline)
+        self.pipeline_arn = self.format_arn(service="codepipeline", resource=names.model_deploy_pipeline)
         self._approved_model_parameter(group)
         store = PipelineArtifactStore(self, "ArtifactStore", access_logs_bucket_name=access_logs_bucket_name)
 
@@ -197,7 +197,7 @@ class ModelDeployStack(GovernedStack):
             cdk_assets_cli_version=tools.assets,
         )
         smoke_tests: list[SmokeTest] = []
-        partition = self.partition_name
+        partition = self.partition
         for wave in plan.waves:
             pre: list[pipelines.Step] = []
             if wave.needs_approval:

@@ -9,7 +9,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
 from blocks import cdk_values
-from blocks.governance import format_arn
 from blocks.lambda_functions import module_function
 from blocks.nag import acknowledge
 from names import GroupNames
@@ -36,11 +35,11 @@ def model_registry(
     stack: BuildSupportStack, names: GroupNames, readers: list[str]
 ) -> sagemaker.CfnModelPackageGroup:
     """The group's registry; the deploy accounts may read it and build models from it."""
-    group_arn = format_arn(
-        stack, service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
+    group_arn = stack.format_arn(
+        service="sagemaker", resource="model-package-group", resource_name=names.model_package_group
     )
-    packages_arn = format_arn(
-        stack, service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
+    packages_arn = stack.format_arn(
+        service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
     )
     policy = None
     if readers:
@@ -97,8 +96,8 @@ def _empty_registry_on_delete(
         description=f"Empties {names.model_package_group} before CloudFormation deletes it",
         timeout=cdk_values.minutes(15),
     )
-    versions = format_arn(
-        stack, service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
+    versions = stack.format_arn(
+        service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"
     )
     role.add_to_policy(
         iam.PolicyStatement(

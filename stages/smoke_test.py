@@ -26,7 +26,6 @@ from aws_cdk import pipelines
 from constructs import Construct
 
 from blocks import cdk_values
-from blocks.governance import format_arn
 from blocks.nag import acknowledge
 from blocks.pipelines import BUILD_IMAGE, RUNTIMES, in_folder
 from names import SAMPLE_PAYLOADS_PREFIX, GroupNames
@@ -83,8 +82,8 @@ def add_smoke_role(
                         sid="DescribeAndInvokeEndpoint",
                         actions=["sagemaker:DescribeEndpoint", "sagemaker:InvokeEndpoint"],
                         resources=[
-                            format_arn(
-                                stack, service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                            stack.format_arn(
+                                service="sagemaker", resource="endpoint", resource_name=endpoint_name
                             )
                         ],
                     ),

@@ -4,12 +4,9 @@ within AWS's tag limit."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import aws_cdk as cdk
 import pytest
 
-from blocks.governance import Governance, GovernedStack, format_arn
 from settings import CDK_TAG_KEYS, MODULE_TAG_KEYS, RESOURCE_TAG_LIMITS
 from tests.conftest import TOOLING_ACCOUNT, Synth, SynthPool
 
@@ -59,46 +56,3 @@ def test_the_tag_limit_counts_every_tag_the_module_and_cdk_add(
             where = f"{stack.display_name}/{logical_id} ({resource['Type']})"
             assert resource["Type"] in RESOURCE_TAG_LIMITS, where
             assert keys - users <= counted, where
-
-
-@pytest.fixture(scope="module")
-def governed_stacks() -> list[GovernedStack]:
-    """Two small in-process stacks in two partitions, with the module's partition-literal flag; no synth."""
-    app = cdk.App(context={"@aws-cdk/core:enablePartitionLiterals": True})
-    governance = Governance(tags={"Owner": "platform"}, tooling_account="111111111111")
-    return [
-        GovernedStack(app, name, env=cdk.Environment(account=account, region=region), governance=governance)
-        for name, account, region in (
-            ("Aws", "111111111111", "us-east-1"),
-            ("China", "222222222222", "cn-north-1"),
-        )
-    ]
-
-
-ARNS: list[dict[str, Any]] = [
-    {"service": "sagemaker", "resource": "model-package", "resource_name": "group/*"},
-    {"service": "codepipeline", "resource": "pipeline", "region": "eu-west-1"},
-    {"service": "sqs", "resource": "queue", "region": "eu-west-1", "account": "333333333333"},
-    {"service": "iam", "resource": "role", "resource_name": "name", "region": ""},
-    {
-        "service": "logs",
-        "resource": "log-group",
-        "resource_name": "/aws/sagemaker/*",
-        "arn_format": cdk.ArnFormat.COLON_RESOURCE_NAME,
-    },
-    {
-        "service": "service",
-        "resource": "kind",
-        "resource_name": "name",
-        "arn_format": cdk.ArnFormat.SLASH_RESOURCE_SLASH_RESOURCE_NAME,
-    },
-]
-
-
-@pytest.mark.parametrize("components", ARNS, ids=[str(c) for c in ARNS])
-def test_format_arn_joins_what_cdk_joins(
-    governed_stacks: list[GovernedStack], components: dict[str, Any]
-) -> None:
-    """Joined in Python for a GovernedStack (no jsii round trip), the ARN CDK's own format_arn makes."""
-    for stack in governed_stacks:
-        assert format_arn(stack, **components) == stack.format_arn(**components), stack.node.id

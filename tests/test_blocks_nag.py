@@ -6,13 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_codebuild as codebuild
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
 
-from blocks.nag import logical_id, logical_id_in_arn
 from tests.conftest import Synth
 
 
@@ -51,18 +46,3 @@ def test_cdk_nag_reaches_every_stage_stack(example_synth: Synth, nag_report: dic
     }
     kinds = {stack.rsplit("/", 1)[-1] for stack in checked}
     assert {"MlopsCicd", "BuildSupport", "ModelBuild", "ModelDeploy"} <= kinds, sorted(checked)
-
-
-def test_the_logical_id_in_an_arn_is_the_resources() -> None:
-    """One round trip instead of three, and the same id, for each kind of L2 the module asks it of."""
-    stack = cdk.Stack(cdk.App(), "Stack", env=cdk.Environment(account="111111111111", region="us-east-1"))
-    log_group, bucket = logs.LogGroup(stack, "Logs"), s3.Bucket(stack, "Bucket")
-    project = codebuild.PipelineProject(stack, "Project")
-    for construct, arn in (
-        (log_group, log_group.log_group_arn),
-        (bucket, bucket.bucket_arn),
-        (project, project.project_arn),
-    ):
-        assert logical_id_in_arn(stack, arn) == logical_id(construct, stack)
-    with pytest.raises(ValueError, match="not the ARN attribute of a resource"):
-        logical_id_in_arn(stack, s3.Bucket.from_bucket_name(stack, "Imported", "imported").bucket_arn)
