@@ -46,16 +46,19 @@ def pack(weights: Sequence[int], capacity: int = STAGE_ACTIONS) -> list[list[int
 
 
 def check_pipeline(pipeline: codepipeline.Pipeline, what: str) -> None:
-    """Fail the synth, with the numbers, if ``pipeline`` has more stages or actions than allowed."""
+    """Fail the synth, with the numbers, if ``pipeline`` has more stages or actions than allowed.
+
+    Each property read is a jsii round trip, so each is read once.
+    """
     problems = []
-    if pipeline.stage_count > PIPELINE_STAGES:
-        problems.append(
-            f"{what}: {pipeline.stage_count} stages, CodePipeline allows {PIPELINE_STAGES} per pipeline"
-        )
-    for stage in pipeline.stages:
-        if len(stage.actions) > STAGE_ACTIONS:
+    stages = pipeline.stages
+    if len(stages) > PIPELINE_STAGES:
+        problems.append(f"{what}: {len(stages)} stages, CodePipeline allows {PIPELINE_STAGES} per pipeline")
+    for stage in stages:
+        actions = len(stage.actions)
+        if actions > STAGE_ACTIONS:
             problems.append(
-                f"{what}: stage {stage.stage_name} has {len(stage.actions)} actions, "
+                f"{what}: stage {stage.stage_name} has {actions} actions, "
                 f"CodePipeline allows {STAGE_ACTIONS} per stage"
             )
     if problems:

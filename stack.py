@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import pipelines
 from constructs import Construct
@@ -125,7 +126,7 @@ class MlopsCicdStack(GovernedStack):
         grant_connection_use(self.pipeline.pipeline, infra)
         self._acknowledge_pipeline_findings(store)
         self._acknowledge_asset_publishing()
-        acknowledge_replication(self.pipeline.pipeline)
+        acknowledge_replication(self.pipeline.pipeline, self)
         cdk.CfnOutput(
             self,
             "metadata",
@@ -175,10 +176,12 @@ class MlopsCicdStack(GovernedStack):
                 wave.add_stage(stages[index])
 
     def _acknowledge_pipeline_findings(self, store: PipelineArtifactStore) -> None:
-        store.acknowledge_artifact_access(self.pipeline)
+        store.acknowledge_artifact_access(self.pipeline, stack=self)
+        projects: list[tuple[codebuild.IProject, iam.IRole | None]] = []
         for project in self.pipeline.node.find_all():
-            if isinstance(project, codebuild.Project) and project.role is not None:
-                acknowledge_codebuild_defaults(project)
+            if isinstance(project, codebuild.Project) and (role := project.role) is not None:
+                projects.append((project, role))
+        acknowledge_codebuild_defaults(self, projects)
         role = self.pipeline.self_mutation_project.role
         assert role is not None
         acknowledge(

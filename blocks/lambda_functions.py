@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blocks import LOG_RETENTION
-from blocks.nag import acknowledge, logical_id
+from blocks import LOG_RETENTION, cdk_values
+from blocks.governance import stack_of
+from blocks.nag import acknowledge, logical_id_in_arn
 
 # CloudFormation's inline-code (ZipFile) limit when these stacks were designed; CloudFormation has since
 # lifted it (aws-cdk#20624), and it stays the budget for code that travels inside a template.
@@ -22,19 +24,24 @@ FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 """The module's Lambda handlers, packaged as assets (or inlined) by the stacks that run them."""
 
 
-def allow_own_logs(role: iam.Role, log_group: logs.LogGroup) -> None:
-    """A function's role writes to its own log group, whose streams are named per instance."""
+@functools.cache
+def python_runtime() -> lambda_.Runtime:
+    """The newest Python runtime, read once: each read is a jsii round trip, and the object is immutable."""
+    return lambda_.Runtime.PYTHON_3_14
+
+
+def allow_own_logs(role: iam.Role, log_group: logs.LogGroup, stack: cdk.Stack) -> None:
+    """A function's role writes to its own log group (in ``stack``), whose streams are named per instance."""
+    arn = log_group.log_group_arn
     role.add_to_policy(
         iam.PolicyStatement(
-            sid="WriteOwnLogs",
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_group.log_group_arn],
+            sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[arn]
         )
     )
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(log_group)}.Arn>]": (
+            f"IAM5[Resource::<{logical_id_in_arn(stack, arn)}.Arn>]": (
                 "This function's own log group; its streams are named per instance."
             )
         },
@@ -47,10 +54,10 @@ def lambda_role(scope: Construct, construct_id: str, *, description: str) -> tup
     role = iam.Role(
         scope,
         f"{construct_id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("lambda.amazonaws.com"),
         description=description,
     )
-    allow_own_logs(role, log_group)
+    allow_own_logs(role, log_group, stack_of(scope))
     return role, log_group
 
 
@@ -91,7 +98,7 @@ def module_function(
         construct_id,
         function_name=function_name,
         description=description,
-        runtime=lambda_.Runtime.PYTHON_3_14,
+        runtime=python_runtime(),
         handler="index.handler",
         code=code,
         role=role,

@@ -26,6 +26,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.storage import customer_managed_key
 from blocks.training_failures import EVENTBRIDGE, rule_arn
 from names import HASH_LENGTH, SNS_TOPIC, bounded, short_hash
@@ -133,7 +134,7 @@ class Notifications(Construct):
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CodeStarNotificationsPublishEncrypted",
-                principals=[iam.ServicePrincipal(CODESTAR_NOTIFICATIONS)],
+                principals=[cdk_values.service_principal(CODESTAR_NOTIFICATIONS)],
                 actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                 resources=["*"],
                 conditions={"StringEquals": {"kms:ViaService": f"sns.{stack.region}.amazonaws.com"}},
@@ -143,7 +144,7 @@ class Notifications(Construct):
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="CodeStarNotificationsPublish",
-                principals=[iam.ServicePrincipal(CODESTAR_NOTIFICATIONS)],
+                principals=[cdk_values.service_principal(CODESTAR_NOTIFICATIONS)],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
                 conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
@@ -157,7 +158,7 @@ class Notifications(Construct):
             self.key.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="EventBridgePublishesEncrypted",
-                    principals=[iam.ServicePrincipal(EVENTBRIDGE)],
+                    principals=[cdk_values.service_principal(EVENTBRIDGE)],
                     actions=["kms:GenerateDataKey*", "kms:Decrypt"],
                     resources=["*"],
                 )
@@ -166,7 +167,7 @@ class Notifications(Construct):
             topic.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="EventBridgePublishesTrainingFailures",
-                    principals=[iam.ServicePrincipal(EVENTBRIDGE)],
+                    principals=[cdk_values.service_principal(EVENTBRIDGE)],
                     actions=["sns:Publish"],
                     resources=[topic.topic_arn],
                     conditions={"ArnEquals": {"aws:SourceArn": rules}},

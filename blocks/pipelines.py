@@ -21,8 +21,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
-from blocks.governance import Governance, GovernedStack
-from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id, roles_below
+from blocks.governance import Governance, GovernedStack, account_of, region_of
+from blocks.nag import ARTIFACT_ACCESS_REASON, acknowledge, bucket_access, logical_id_in_arn, roles_below
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import KMS_ALIAS, S3_BUCKET, bounded, cross_region_support_stack
 from settings import RepositorySettings
@@ -141,14 +141,21 @@ class PipelineArtifactStore(Construct):
             )
         )
 
-    def acknowledge_artifact_access(self, *scopes: IConstruct) -> None:
+    def artifact_access_findings(self, stack: cdk.Stack | None = None) -> dict[str, str]:
+        """The findings on what CDK grants on this store; they name its bucket, so they cover no other.
+
+        ``stack``: this store's, when the caller holds it (one jsii round trip less).
+        """
+        stack = cdk.Stack.of(self) if stack is None else stack
+        return bucket_access(logical_id_in_arn(stack, self.bucket.bucket_arn), ARTIFACT_ACCESS_REASON)
+
+    def acknowledge_artifact_access(self, *scopes: IConstruct, stack: cdk.Stack | None = None) -> None:
         """Acknowledge what CDK grants on this store to the roles below ``scopes`` (pipelines).
 
-        The findings name this store's bucket, so they cover no other. On the pipeline rather than on
-        each role below it: walking the tree for them took 2 s of a fifty-group synth, and the
-        pipeline is the narrowest construct that holds them all.
+        On the pipeline rather than on each role below it: walking the tree for them took 2 s of a
+        fifty-group synth, and the pipeline is the narrowest construct that holds them all.
         """
-        findings = bucket_access(logical_id(self.bucket), ARTIFACT_ACCESS_REASON)
+        findings = self.artifact_access_findings(stack)
         for scope in scopes:
             acknowledge(scope, findings)
 
@@ -163,13 +170,13 @@ def artifact_buckets(
     only copies of pipeline artifacts, so these are emptied and deleted with their stack instead; the
     key goes with them. Same stack names as CDK's (the stack-name limit leaves room for the suffix).
     """
-    stage = cdk.Stage.of(pipeline_stack)
-    assert stage is not None  # an App is a Stage too
-    account = pipeline_stack.account
-    others = sorted(set(regions) - {pipeline_stack.region})
+    account, home = account_of(pipeline_stack), region_of(pipeline_stack)
+    others = sorted(set(regions) - {home})
     if not others:
         return {"artifact_bucket": store.bucket}
-    buckets: dict[str, s3.IBucket] = {pipeline_stack.region: store.bucket}
+    stage = cdk.Stage.of(pipeline_stack)
+    assert stage is not None  # an App is a Stage too
+    buckets: dict[str, s3.IBucket] = {home: store.bucket}
     for region in others:
         name = cross_region_support_stack(pipeline_stack.stack_name, region)
         support = GovernedStack(
@@ -208,9 +215,12 @@ def artifact_buckets(
     return {"cross_region_replication_buckets": buckets}
 
 
-def acknowledge_replication(pipeline: codepipeline.Pipeline) -> None:
-    """What CDK grants the pipeline role on the replication buckets and keys of other regions."""
-    stack = cdk.Stack.of(pipeline)
+def acknowledge_replication(pipeline: codepipeline.Pipeline, stack: cdk.Stack | None = None) -> None:
+    """What CDK grants the pipeline role on the replication buckets and keys of other regions.
+
+    ``stack``: the pipeline's, when the caller holds it (one jsii round trip less).
+    """
+    stack = cdk.Stack.of(pipeline) if stack is None else stack
     for region, support in sorted(pipeline.cross_region_support.items()):
         bucket_name = stack.resolve(support.replication_bucket.bucket_name)
         acknowledge(

@@ -11,7 +11,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from blocks.governance import GovernedStack
+from blocks import cdk_values
+from blocks.governance import GovernedStack, account_of, stack_of
 
 # Where CDK puts the one function per stack that empties buckets made with ``auto_delete_objects``.
 AUTO_DELETE_PROVIDER = "Custom::S3AutoDeleteObjectsCustomResourceProvider"
@@ -22,14 +23,21 @@ def removal_policy(retain: bool) -> cdk.RemovalPolicy:
     return cdk.RemovalPolicy.RETAIN if retain else cdk.RemovalPolicy.DESTROY
 
 
-def _govern_auto_delete(bucket: s3.Bucket) -> None:
-    """Tag the role of the function that empties ``bucket``: CDK writes it as raw CloudFormation."""
-    stack = cdk.Stack.of(bucket)
+def _govern_auto_delete(scope: Construct) -> None:
+    """Tag the role of the function that empties buckets: CDK writes it as raw CloudFormation.
+
+    Called for a bucket emptied on delete (a kept one adds no function). CDK makes one such function per
+    stack, so its role is tagged once: each look for it is jsii round trips.
+    """
+    stack = stack_of(scope)
+    if not isinstance(stack, GovernedStack) or stack.auto_delete_role_tagged:
+        return
     provider = stack.node.try_find_child(AUTO_DELETE_PROVIDER)
-    if isinstance(stack, GovernedStack) and provider is not None:
+    if provider is not None:
         role = provider.node.find_child("Role")
         assert isinstance(role, cdk.CfnResource), role
         stack.tag_raw_role(role)
+        stack.auto_delete_role_tagged = True
 
 
 def customer_managed_key(
@@ -42,7 +50,7 @@ def customer_managed_key(
         description=description,
         enable_key_rotation=True,
         removal_policy=removal_policy(retain),
-        pending_window=None if retain else cdk.Duration.days(7),
+        pending_window=None if retain else cdk_values.days(7),
     )
 
 
@@ -55,14 +63,15 @@ def _private_bucket(
         construct_id,
         bucket_name=bucket_name,
         enforce_ssl=True,
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        block_public_access=cdk_values.block_all(),
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
         versioned=True,
         removal_policy=removal_policy(retain),
         auto_delete_objects=not retain,
         **encryption_and_logs,
     )
-    _govern_auto_delete(bucket)
+    if not retain:
+        _govern_auto_delete(scope)
     return bucket
 
 
@@ -80,10 +89,10 @@ def access_logs_bucket(
     bucket.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ThisAccountsBucketsDeliverLogs",
-            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            principals=[cdk_values.service_principal("logging.s3.amazonaws.com")],
             actions=["s3:PutObject"],
             resources=[bucket.arn_for_objects("*")],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account}},
+            conditions={"StringEquals": {"aws:SourceAccount": account_of(stack_of(scope))}},
         )
     )
     Validations.of(bucket).acknowledge(

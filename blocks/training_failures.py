@@ -24,6 +24,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk.interfaces.aws_events import IRuleRef
 from constructs import Construct
 
+from blocks import cdk_values
 from names import GroupNames, bounded
 
 # SageMaker's event for a pipeline execution's status (SageMaker Developer Guide, "Automating SageMaker AI
@@ -67,18 +68,18 @@ def topic_rule_name(names: GroupNames) -> str:
 
 def default_bus_arn(account: str, region: str) -> str:
     """The bus AWS services send their events to, in every account and region."""
-    return f"arn:{cdk.Aws.PARTITION}:events:{region}:{account}:event-bus/default"
+    return f"arn:{cdk_values.partition()}:events:{region}:{account}:event-bus/default"
 
 
 def rule_arn(account: str, region: str, rule_name: str) -> str:
     """A rule by its fixed name, as a policy's ``aws:SourceArn`` names it."""
-    return f"arn:{cdk.Aws.PARTITION}:events:{region}:{account}:rule/{rule_name}"
+    return f"arn:{cdk_values.partition()}:events:{region}:{account}:rule/{rule_name}"
 
 
 def training_pipeline_arn(names: GroupNames) -> str:
     """The group's SageMaker pipeline, as its events name it (lowercase, as its name is)."""
     return (
-        f"arn:{cdk.Aws.PARTITION}:sagemaker:{names.build_region}:{names.build_account}"
+        f"arn:{cdk_values.partition()}:sagemaker:{names.build_region}:{names.build_account}"
         f":pipeline/{names.sagemaker_pipeline}"
     )
 
@@ -121,7 +122,7 @@ def _bus_role(scope: Construct, construct_id: str, bus_arn: str, description: st
     https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-account.html
     """
     role = iam.Role(
-        scope, construct_id, assumed_by=iam.ServicePrincipal(EVENTBRIDGE), description=description
+        scope, construct_id, assumed_by=cdk_values.service_principal(EVENTBRIDGE), description=description
     )
     role.add_to_policy(
         iam.PolicyStatement(sid="PutOnOneBus", actions=["events:PutEvents"], resources=[bus_arn])
@@ -184,7 +185,7 @@ def _accept_from_build_account(scope: Construct, names: GroupNames) -> events.Cf
         statement_id=forwarding_rule_name(names),
         statement={
             "Effect": "Allow",
-            "Principal": {"AWS": f"arn:{cdk.Aws.PARTITION}:iam::{names.build_account}:root"},
+            "Principal": {"AWS": f"arn:{cdk_values.partition()}:iam::{names.build_account}:root"},
             "Action": "events:PutEvents",
             "Resource": default_bus_arn(stack.account, stack.region),
             "Condition": {"ArnEquals": {"aws:SourceArn": source}},

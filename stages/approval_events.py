@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import aws_cdk as cdk
 import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
@@ -14,6 +13,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces.aws_events import IRuleRef
 
+from blocks import cdk_values
 from blocks.nag import acknowledge
 from blocks.storage import customer_managed_key, removal_policy
 from names import GroupNames
@@ -36,27 +36,30 @@ class _TopicTarget:
         self._dead_letter_queue = dead_letter_queue
 
     def bind(self, rule: IRuleRef, _id: str | None = None) -> events.RuleTargetConfig:
+        # Each read is a jsii round trip: read once, used twice.
+        topic_arn, queue_arn = self._topic.topic_arn, self._dead_letter_queue.queue_arn
+        rule_arn = rule.rule_ref.rule_arn
         self._topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgePublishesApprovals",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                principals=[cdk_values.service_principal("events.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self._topic.topic_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                resources=[topic_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         self._dead_letter_queue.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EventBridgeKeepsUndeliveredApprovals",
-                principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                principals=[cdk_values.service_principal("events.amazonaws.com")],
                 actions=["sqs:SendMessage"],
-                resources=[self._dead_letter_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": rule.rule_ref.rule_arn}},
+                resources=[queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": rule_arn}},
             )
         )
         return events.RuleTargetConfig(
-            arn=self._topic.topic_arn,
-            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letter_queue.queue_arn),
+            arn=topic_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=queue_arn),
         )
 
 
@@ -77,7 +80,7 @@ def approval_topic(
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="EventBridgePublishesEncrypted",
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            principals=[cdk_values.service_principal("events.amazonaws.com")],
             actions=["kms:Decrypt", "kms:GenerateDataKey*"],
             resources=["*"],
         )
@@ -90,11 +93,11 @@ def approval_topic(
         enforce_ssl=True,
     )
     trigger_function = names.approval_trigger_function
-    trigger = f"arn:{cdk.Aws.PARTITION}:lambda:{tooling_region}:{tooling}:function:{trigger_function}"
+    trigger = f"arn:{cdk_values.partition()}:lambda:{tooling_region}:{tooling}:function:{trigger_function}"
     topic.add_to_resource_policy(
         iam.PolicyStatement(
             sid="ToolingAccountSubscribesItsTrigger",
-            principals=[iam.AccountPrincipal(tooling)],
+            principals=[cdk_values.account_principal(tooling)],
             actions=["sns:Subscribe"],
             resources=[topic.topic_arn],
             conditions={"StringEquals": {"sns:Protocol": "lambda", "sns:Endpoint": trigger}},
@@ -127,7 +130,7 @@ def approval_topic(
             metric_name="FailedInvocations",
             dimensions_map={"RuleName": rule.rule_name},
             statistic="Sum",
-            period=cdk.Duration.minutes(5),
+            period=cdk_values.minutes(5),
         ),
         threshold=0,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -150,7 +153,7 @@ def _approval_dead_letter_queue(stack: BuildSupportStack, key: kms.IKey) -> sqs.
         encryption=sqs.QueueEncryption.KMS,
         encryption_master_key=key,
         enforce_ssl=True,
-        retention_period=cdk.Duration.days(14),
+        retention_period=cdk_values.days(14),
         removal_policy=removal_policy(stack.retain),
     )
     acknowledge(queue, {"SQS3": "This queue is itself the dead-letter queue of the approval rule."})

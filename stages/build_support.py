@@ -7,6 +7,7 @@ EventBridge feeds when someone approves a model version.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
+from blocks.nag import logical_id_in_arn
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket, removal_policy
 from names import MODEL_ARTIFACTS_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from stages.approval_events import approval_topic
@@ -84,7 +87,7 @@ class BuildSupportStack(GovernedStack):
             {(r.account, r.role_name) for r in endpoint_readers if r.account != names.build_account}
         )
         readers = sorted({account for account, _ in others})
-        reader_role_arns = [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{role}" for a, role in others]
+        reader_role_arns = [f"arn:{cdk_values.partition()}:iam::{a}:role/{role}" for a, role in others]
 
         self.retain = retain
         self.names = names
@@ -119,6 +122,16 @@ class BuildSupportStack(GovernedStack):
         self.model_build_access_role = model_build_access_role(self, names, tooling)
         self.approval_topic = approval_topic(self, names, tooling, tooling_region)
 
+    @functools.cached_property
+    def artifacts_bucket_id(self) -> str:
+        """The artifacts bucket's logical id, which the roles' findings name; resolved once (a round trip)."""
+        return logical_id_in_arn(self, self.artifacts_bucket.bucket_arn)
+
+    @functools.cached_property
+    def artifacts_key_arn(self) -> str:
+        """The artifacts key's ARN, read once (a jsii round trip) for the roles that use the key."""
+        return self.artifacts_key.key_arn
+
     def _share_model_artifacts(self, readers: list[str], role_arns: list[str], names: GroupNames) -> None:
         """Other accounts' endpoint roles read model artifacts, nothing else: not training data, not code.
 
@@ -133,7 +146,7 @@ class BuildSupportStack(GovernedStack):
         bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EndpointRolesReadModelArtifacts",
-                principals=[iam.AccountPrincipal(a) for a in readers],
+                principals=[cdk_values.account_principal(a) for a in readers],
                 actions=["s3:GetObject"],
                 resources=[bucket.arn_for_objects(f"{MODEL_ARTIFACTS_PREFIX}/*")],
                 conditions=only_endpoint_roles,
@@ -142,7 +155,7 @@ class BuildSupportStack(GovernedStack):
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="EndpointRolesDecryptModelArtifactsThroughS3",
-                principals=[iam.AccountPrincipal(a) for a in readers],
+                principals=[cdk_values.account_principal(a) for a in readers],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
@@ -163,13 +176,13 @@ class BuildSupportStack(GovernedStack):
         accounts = sorted({account for account, _ in others})
         only_smoke_roles = {
             "ArnEquals": {
-                "aws:PrincipalArn": [f"arn:{cdk.Aws.PARTITION}:iam::{a}:role/{n}" for a, n in others]
+                "aws:PrincipalArn": [f"arn:{cdk_values.partition()}:iam::{a}:role/{n}" for a, n in others]
             }
         }
         self.artifacts_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SmokeTestRolesReadSamplePayloads",
-                principals=[iam.AccountPrincipal(a) for a in accounts],
+                principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["s3:GetObject"],
                 resources=[self.artifacts_bucket.arn_for_objects(f"{SAMPLE_PAYLOADS_PREFIX}/*")],
                 conditions=only_smoke_roles,
@@ -178,7 +191,7 @@ class BuildSupportStack(GovernedStack):
         self.artifacts_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="SmokeTestRolesDecryptSamplePayloadsThroughS3",
-                principals=[iam.AccountPrincipal(a) for a in accounts],
+                principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
@@ -207,7 +220,7 @@ class BuildSupportStack(GovernedStack):
                 ecr.LifecycleRule(
                     description="Untagged images are leftovers of pushes",
                     tag_status=ecr.TagStatus.UNTAGGED,
-                    max_image_age=cdk.Duration.days(14),
+                    max_image_age=cdk_values.days(14),
                 )
             ],
             removal_policy=removal_policy(self.retain),
@@ -217,7 +230,7 @@ class BuildSupportStack(GovernedStack):
             repository.add_to_resource_policy(
                 iam.PolicyStatement(
                     sid="EndpointRolesPullImages",
-                    principals=[iam.AccountPrincipal(a) for a in readers],
+                    principals=[cdk_values.account_principal(a) for a in readers],
                     actions=[
                         "ecr:BatchGetImage",
                         "ecr:GetDownloadUrlForLayer",

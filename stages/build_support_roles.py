@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 
-from blocks.nag import acknowledge, bucket_access, logical_id
+from blocks import cdk_values
+from blocks.nag import acknowledge, bucket_access
 from names import PIPELINE_CODE_PREFIX, GroupNames
 from stages.model_registry import registry_versions, sagemaker_arn
 
@@ -22,7 +23,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         "SageMakerExecutionRole",
         role_name=names.sagemaker_execution_role,
         path="/service-role/",
-        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
         description="Runs the SageMaker pipeline's processing and training jobs",
     )
     stack.artifacts_bucket.grant_read_write(role)
@@ -51,7 +52,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         iam.PolicyStatement(
             sid="GrantJobVolumesTheKey",
             actions=["kms:CreateGrant", "kms:DescribeKey"],
-            resources=[stack.artifacts_key.key_arn],
+            resources=[stack.artifacts_key_arn],
             conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
         )
     )
@@ -74,7 +75,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
                 "ecr:GetDownloadUrlForLayer",
                 "ecr:BatchCheckLayerAvailability",
             ],
-            resources=[f"arn:{cdk.Aws.PARTITION}:ecr:{names.build_region}:*:repository/*"],
+            resources=[f"arn:{cdk_values.partition()}:ecr:{names.build_region}:*:repository/*"],
         )
     )
     log_groups = stack.format_arn(
@@ -108,7 +109,7 @@ def sagemaker_execution_role(stack: BuildSupportStack, names: GroupNames) -> iam
         role,
         {
             **bucket_access(
-                logical_id(stack.artifacts_bucket),
+                stack.artifacts_bucket_id,
                 "Read/write on this group's artifacts bucket and key only.",
             ),
             "IAM5[Resource::*]": (
@@ -176,16 +177,16 @@ def _allow_pending_registrations(stack: BuildSupportStack, role: iam.Role, names
 
 def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling: str) -> iam.Role:
     """Assumed by the tooling account's model build project (and nothing else) to run training."""
-    project_role_arn = f"arn:{cdk.Aws.PARTITION}:iam::{tooling}:role/{names.model_build_project_role}"
+    project_role_arn = f"arn:{cdk_values.partition()}:iam::{tooling}:role/{names.model_build_project_role}"
     role = iam.Role(
         stack,
         "ModelBuildAccessRole",
         role_name=names.model_build_access_role,
-        assumed_by=iam.AccountPrincipal(tooling).with_conditions(
+        assumed_by=cdk_values.account_principal(tooling).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": project_role_arn}}
         ),
         description="Lets the tooling account's model build project run this group's SageMaker pipeline",
-        max_session_duration=cdk.Duration.hours(1),
+        max_session_duration=cdk_values.hours(1),
     )
     pipeline_arn = stack.format_arn(
         service="sagemaker", resource="pipeline", resource_name=names.sagemaker_pipeline
@@ -227,7 +228,7 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
             sid="EncryptPipelineCodeThroughS3",
             # Decrypt too: S3 needs it to assemble a multipart upload.
             actions=["kms:GenerateDataKey", "kms:Decrypt"],
-            resources=[stack.artifacts_key.key_arn],
+            resources=[stack.artifacts_key_arn],
             conditions={"StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"}},
         )
     )
@@ -235,7 +236,7 @@ def model_build_access_role(stack: BuildSupportStack, names: GroupNames, tooling
     acknowledge(
         role,
         {
-            f"IAM5[Resource::<{logical_id(stack.artifacts_bucket)}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
+            f"IAM5[Resource::<{stack.artifacts_bucket_id}.Arn>/{PIPELINE_CODE_PREFIX}/*]": (
                 "Job scripts under the pipeline-code prefix only, stored by content digest."
             ),
             f"IAM5[Resource::{sagemaker_arn(names)}:pipeline/{names.sagemaker_pipeline}/*]": (

@@ -18,6 +18,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.lambda_functions import module_function
 from settings import GroupPlan
@@ -36,12 +37,12 @@ def approval_trigger(stack: ModelDeployStack, plan: GroupPlan, governance: Gover
         folder="approval_trigger",
         function_name=names.approval_trigger_function,
         description="Deploys approved model versions of this group",
-        timeout=cdk.Duration.seconds(30),
+        timeout=cdk_values.seconds(30),
         environment={
             "APPROVED_MODEL_PARAMETER": stack.parameter_name,
             "DEPLOY_PIPELINE_NAME": names.model_deploy_pipeline,
             "MODEL_PACKAGE_GROUP_NAME": names.model_package_group,
-            "MODEL_PACKAGE_PARTITION": cdk.Aws.PARTITION,
+            "MODEL_PACKAGE_PARTITION": cdk_values.partition(),
             "MODEL_PACKAGE_ACCOUNT": names.build_account,
             "MODEL_PACKAGE_REGION": names.build_region,
         },
@@ -86,7 +87,7 @@ def approval_trigger(stack: ModelDeployStack, plan: GroupPlan, governance: Gover
         "ApprovalTriggerErrors",
         alarm_name=f"{names.approval_trigger_function}-errors",
         alarm_description="The approval trigger failed; after two retries its event is in the queue",
-        metric=function.metric_errors(period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.SUM),
+        metric=function.metric_errors(period=cdk_values.minutes(5), statistic=cloudwatch.Stats.SUM),
         threshold=0,
         comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluation_periods=1,
@@ -94,7 +95,7 @@ def approval_trigger(stack: ModelDeployStack, plan: GroupPlan, governance: Gover
     )
 
     topic_arn = (
-        f"arn:{cdk.Aws.PARTITION}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
+        f"arn:{cdk_values.partition()}:sns:{names.build_region}:{names.build_account}:{names.approval_topic}"
     )
     stack.undelivered_approvals = undelivered_approvals(
         _subscription_region_scope(stack, plan, governance), names, topic_arn
@@ -120,7 +121,7 @@ def _subscription_region_scope(stack: ModelDeployStack, plan: GroupPlan, governa
     SNS wants the queue in the subscriber's account (the tooling account) and the topic's region.
     """
     names = plan.names
-    if names.build_region == stack.region:
+    if names.build_region == stack.region_name:
         return stack
     stage = cdk.Stage.of(stack)
     assert stage is not None  # an App is a Stage too

@@ -13,6 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.notifications import Notifications
 from blocks.pipelines import in_folder
@@ -157,13 +158,15 @@ def preflight_step(
             names.artifacts_bucket,
             names.access_logs_bucket,
         ]
-        lookup_roles.append(cdk_lookup_role_arn(cdk.Aws.PARTITION, names.build_account, names.build_region))
+        lookup_roles.append(
+            cdk_lookup_role_arn(cdk_values.partition(), names.build_account, names.build_region)
+        )
     return pipelines.CodeBuildStep(
         "Preflight",
         input=source,
         commands=[shlex.join(["bash", in_folder(path, "scripts", "preflight.sh"), *arguments])],
         # The script builds the lookup roles' ARNs from it and has no default: aws-cn and aws-us-gov too.
-        env={"AWS_PARTITION": cdk.Aws.PARTITION},
+        env={"AWS_PARTITION": cdk_values.partition()},
         role_policy_statements=[
             iam.PolicyStatement(actions=["sts:AssumeRole"], resources=sorted(set(lookup_roles)))
         ],

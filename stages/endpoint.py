@@ -36,6 +36,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.storage import access_logs_bucket, customer_managed_key, encrypted_bucket
 from names import GroupNames
@@ -286,9 +287,9 @@ class EndpointStack(GovernedStack):
             for expiring in (bucket, logs):
                 expiring.add_lifecycle_rule(
                     id="Expire",
-                    expiration=cdk.Duration.days(expiry),
-                    noncurrent_version_expiration=cdk.Duration.days(1),
-                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                    expiration=cdk_values.days(expiry),
+                    noncurrent_version_expiration=cdk_values.days(1),
+                    abort_incomplete_multipart_upload_after=cdk_values.days(1),
                 )
         return bucket
 

@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 
+from blocks import cdk_values
 from blocks.nag import acknowledge, logical_id
 from names import MODEL_ARTIFACTS_PREFIX, GroupNames
 from settings import ApprovedModel, BuildEnvironmentSettings, DeployEnvironmentSettings
@@ -160,7 +161,7 @@ def endpoint_execution_role(
                 resources=[key.key_arn],
             ),
         ]
-        findings[f"IAM5[Resource::<{logical_id(capture_bucket)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
+        findings[f"IAM5[Resource::<{logical_id(capture_bucket, stack)}.Arn>/{DATA_CAPTURE_PREFIX}/*]"] = (
             "SageMaker writes captured requests and responses under keys it generates per hour and "
             "instance, below this stack's own data capture prefix; writes only."
         )
@@ -169,10 +170,10 @@ def endpoint_execution_role(
         "ModelExecutionRole",
         # Fixed: the build account grants it read of model artifacts and images by this name.
         role_name=names.endpoint_execution_role(environment.name),
-        assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("sagemaker.amazonaws.com"),
         description=f"Runs {endpoint_name}'s model: reads its artefact, pulls its image, logs",
         inline_policies={"ServeModel": iam.PolicyDocument(statements=statements)},
-        max_session_duration=cdk.Duration.hours(1),
+        max_session_duration=cdk_values.hours(1),
     )
     acknowledge(role, findings)
     return role

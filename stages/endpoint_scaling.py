@@ -34,6 +34,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IConstruct
 
+from blocks import cdk_values
 from blocks.lambda_functions import module_function
 from blocks.nag import acknowledge
 from settings import AutoScalingSettings
@@ -70,7 +71,7 @@ class VariantScaling(Construct):
             folder="scaling_registration",
             inline=True,  # endpoint stacks publish no assets (see stages/endpoint.py)
             description=f"Registers {endpoint_name}'s variant for auto scaling around endpoint updates",
-            timeout=cdk.Duration.minutes(2),
+            timeout=cdk_values.minutes(2),
         )
         self._grant(role, endpoint_name)
         # Both see every setting, so any change updates both (a rollback too).

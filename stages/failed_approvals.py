@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.nag import acknowledge
 from blocks.storage import customer_managed_key
 from names import GroupNames
@@ -50,7 +51,7 @@ class ApprovalQueue(Construct):
             alarm_name=f"{queue_name}-waiting",
             alarm_description=f"An approval is waiting to be replayed (see the README): {purpose}",
             metric=self.queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
+                period=cdk_values.minutes(5), statistic=cloudwatch.Stats.MAXIMUM
             ),
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -67,7 +68,7 @@ def undelivered_approvals(scope: Construct, names: GroupNames, topic_arn: str) -
         queue_name=names.undelivered_approvals_queue,
         purpose="approvals SNS could not deliver to the approval trigger",
     )
-    sns = iam.ServicePrincipal("sns.amazonaws.com")
+    sns = cdk_values.service_principal("sns.amazonaws.com")
     # Queue policy as https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html sets it.
     catcher.queue.add_to_resource_policy(
         iam.PolicyStatement(

@@ -15,9 +15,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from blocks import LOG_RETENTION
+from blocks import LOG_RETENTION, cdk_values
 from blocks.governance import Governance, GovernedStack
-from blocks.nag import acknowledge_codebuild_defaults
+from blocks.nag import acknowledge, codebuild_default_findings, logical_id_in_arn
 from blocks.pipelines import BUILD_IMAGE, PipelineArtifactStore, grant_connection_use, push_triggered_source
 from names import MODEL_ARTIFACTS_PREFIX, PIPELINE_CODE_PREFIX, SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import DeploymentGroupSettings, RepositorySettings
@@ -30,7 +30,7 @@ def model_build_variables(
     names: GroupNames, group: DeploymentGroupSettings, project_name: str
 ) -> dict[str, str]:
     """The contract with the model-build repository: what its buildspec receives."""
-    partition = cdk.Aws.PARTITION
+    partition = cdk_values.partition()
     account, region = names.build_account, names.build_region
     return {
         # Not AWS_REGION: CodeBuild sets that itself, to the tooling account's region.
@@ -86,7 +86,7 @@ class ModelBuildStack(GovernedStack):
             self,
             "ProjectRole",
             role_name=names.model_build_project_role,
-            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            assumed_by=cdk_values.service_principal("codebuild.amazonaws.com"),
             description=f"Runs {group.name}'s model build; may only assume its build-account role",
         )
         project_role.add_to_policy(
@@ -112,7 +112,7 @@ class ModelBuildStack(GovernedStack):
             logging=codebuild.LoggingOptions(
                 cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)
             ),
-            timeout=cdk.Duration.hours(8),
+            timeout=cdk_values.hours(8),
             # Whatever the repository's buildspec lists under cache.paths (the example: pip's downloads)
             # is kept between builds here, in the pipeline's own artifact bucket.
             cache=codebuild.Cache.bucket(store.bucket, prefix=BUILD_CACHE_PREFIX),
@@ -132,5 +132,8 @@ class ModelBuildStack(GovernedStack):
             actions=[actions.CodeBuildAction(action_name="TrainAndRegister", project=project, input=source)],
         )
         grant_connection_use(self.pipeline, repository)
-        store.acknowledge_artifact_access(self.pipeline, project_role)
-        acknowledge_codebuild_defaults(project)
+        artifact_access = store.artifact_access_findings(self)
+        acknowledge(self.pipeline, artifact_access)
+        # One acknowledgment per construct: each is two jsii round trips.
+        project_id = logical_id_in_arn(self, project.project_arn)
+        acknowledge(project_role, {**artifact_access, **codebuild_default_findings(self, project_id)})

@@ -25,6 +25,7 @@ from aws_cdk import custom_resources as cr
 from aws_cdk import pipelines
 from constructs import Construct
 
+from blocks import cdk_values
 from blocks.governance import Governance, GovernedStack
 from blocks.lambda_functions import lambda_role
 from blocks.nag import acknowledge_codebuild_defaults
@@ -74,7 +75,7 @@ def _lookup_statements(plan: GroupPlan) -> list[iam.PolicyStatement]:
     """
     roles = sorted(
         {
-            cdk_lookup_role_arn(cdk.Aws.PARTITION, target.account, plan.names.build_region)
+            cdk_lookup_role_arn(cdk_values.partition(), target.account, plan.names.build_region)
             for target in plan.targets
             if target.endpoint.vpc
         }
@@ -196,6 +197,7 @@ class ModelDeployStack(GovernedStack):
             cdk_assets_cli_version=tools.assets,
         )
         smoke_tests: list[SmokeTest] = []
+        partition = self.partition
         for wave in plan.waves:
             pre: list[pipelines.Step] = []
             if wave.needs_approval:
@@ -226,6 +228,7 @@ class ModelDeployStack(GovernedStack):
                     module_path=infra_repo.path,
                     endpoint_name_output=stage.endpoint.endpoint_name_output,
                     endpoint_config_name_output=stage.endpoint.endpoint_config_name_output,
+                    partition=partition,
                 )
                 for target, stage in zip(wave.targets, stages, strict=True)
             ]
@@ -240,11 +243,13 @@ class ModelDeployStack(GovernedStack):
         self.pipeline.build_pipeline()
         check_pipeline(base, f"deploy pipeline of {group.name}")
         grant_connection_use(base, infra_repo)
-        acknowledge_replication(base)
-        store.acknowledge_artifact_access(base, self.pipeline)
-        acknowledge_codebuild_defaults(self.pipeline.synth_project)
-        for test in smoke_tests:
-            test.acknowledge()
+        acknowledge_replication(base, self)
+        store.acknowledge_artifact_access(base, self.pipeline, stack=self)
+        # The steps' projects exist once the pipeline is built; each smoke test's runs as its role.
+        acknowledge_codebuild_defaults(
+            self,
+            [(self.pipeline.synth_project, None), *((test.step.project, test.role) for test in smoke_tests)],
+        )
 
         self.trigger = approval_trigger(self, plan, governance)
 

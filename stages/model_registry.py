@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 
+from blocks import cdk_values
 from blocks.lambda_functions import module_function
 from blocks.nag import acknowledge
 from names import GroupNames
@@ -42,7 +43,7 @@ def model_registry(
     )
     policy = None
     if readers:
-        principals = {"AWS": [f"arn:{cdk.Aws.PARTITION}:iam::{a}:root" for a in readers]}
+        principals = {"AWS": [f"arn:{cdk_values.partition()}:iam::{a}:root" for a in readers]}
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -93,7 +94,7 @@ def _empty_registry_on_delete(
         "RegistryCleanup",
         folder="registry_cleanup",
         description=f"Empties {names.model_package_group} before CloudFormation deletes it",
-        timeout=cdk.Duration.minutes(15),
+        timeout=cdk_values.minutes(15),
     )
     versions = stack.format_arn(
         service="sagemaker", resource="model-package", resource_name=f"{names.model_package_group}/*"

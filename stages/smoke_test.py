@@ -25,7 +25,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import pipelines
 from constructs import Construct
 
-from blocks.nag import acknowledge, acknowledge_codebuild_defaults
+from blocks import cdk_values
+from blocks.nag import acknowledge
 from blocks.pipelines import BUILD_IMAGE, RUNTIMES, in_folder
 from names import SAMPLE_PAYLOADS_PREFIX, GroupNames
 from settings import APPROVED_MODEL_INFO_VARIABLE, DeployEnvironmentSettings
@@ -69,11 +70,11 @@ def add_smoke_role(
         stack,
         "SmokeTestRole",
         role_name=names.smoke_test_role(environment_name),
-        assumed_by=iam.AccountPrincipal(tooling_account).with_conditions(
+        assumed_by=cdk_values.account_principal(tooling_account).with_conditions(
             {"ArnEquals": {"aws:PrincipalArn": project_role}}
         ),
         description=f"Lets the deploy pipeline's smoke test describe and invoke {endpoint_name}",
-        max_session_duration=cdk.Duration.hours(1),
+        max_session_duration=cdk_values.hours(1),
         inline_policies={
             "SmokeTest": iam.PolicyDocument(
                 statements=[
@@ -129,14 +130,13 @@ def add_smoke_role(
 
 @dataclass(frozen=True)
 class SmokeTest:
-    """One endpoint stage's smoke test: the step to add as the stage's ``post`` step, and its role."""
+    """One endpoint stage's smoke test: the step to add as the stage's ``post`` step, and its role.
+
+    The step's project (CDK creates it when the pipeline is built) runs as ``role``.
+    """
 
     step: pipelines.CodeBuildStep
     role: iam.Role
-
-    def acknowledge(self) -> None:
-        """Call after the pipeline is built: CDK creates the step's project then."""
-        acknowledge_codebuild_defaults(self.step.project)
 
 
 def smoke_test_variables(
@@ -163,19 +163,21 @@ def smoke_test_step(
     module_path: str,
     endpoint_name_output: cdk.CfnOutput,
     endpoint_config_name_output: cdk.CfnOutput,
+    partition: str,
 ) -> SmokeTest:
     """The step that tests ``environment``'s endpoint right after its stage deploys it.
 
     ``scope``: the deploy pipeline (``pipelines.CodePipeline``), so that what it acknowledges for its own
     artifact store covers this role too. ``source``: the infra repository, whose ``module_path`` holds
     the script, at the commit the pipeline's synth used. The two outputs are the endpoint stack's.
+    ``partition``: the pipeline stack's, read once per stack (each read is a jsii round trip).
     """
-    variables = smoke_test_variables(names, environment, cdk.Stack.of(scope).partition)
+    variables = smoke_test_variables(names, environment, partition)
     role = iam.Role(
         scope,
         f"SmokeTestRole-{environment.name}",
         role_name=names.smoke_test_project_role(environment.name),
-        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+        assumed_by=cdk_values.service_principal("codebuild.amazonaws.com"),
         description=f"Runs the smoke test of {environment.name}'s endpoint; may assume its smoke role only",
     )
     role.add_to_policy(
@@ -200,6 +202,6 @@ def smoke_test_step(
         role=role,
         build_environment=codebuild.BuildEnvironment(build_image=BUILD_IMAGE),
         partial_build_spec=RUNTIMES,
-        timeout=cdk.Duration.minutes(15),
+        timeout=cdk_values.minutes(15),
     )
     return SmokeTest(step=step, role=role)
