@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Match
-from cfnlint.api import ManualArgs, lint_file  # type: ignore[import-untyped]
+from cfnlint.api import ManualArgs, lint_by_config  # type: ignore[import-untyped]
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -344,18 +343,24 @@ def test_cdk_nag_ran_on_the_endpoint_stacks(synth: Synthesized) -> None:
     assert "AwsSolutions-IAM5[Resource::*]" in acknowledged
 
 
-def _lint(path: Path) -> Iterator[str]:
-    for match in lint_file(path, ManualArgs(regions=[REGION])):
-        if match.rule.id != "W3005":
-            yield str(match)
-
-
 # Each kind of endpoint template once: ProdNextVersion and ProdBigger differ from Prod in values only, and
 # the shared synths' placeholders are linted in the pool.
 LINTED = ("Prod", "Gpu", "Build", "Long")
 
 
+@pytest.fixture(scope="module")
+def lint_findings(synth: Synthesized) -> dict[str, list[str]]:
+    """cfn-lint's findings (all but W3005) per linted case, from one call: cfn-lint loads its rules per
+    call, which is half a second each."""
+    paths = {case: synth.outdir / f"{synth.stacks[case].artifact_id}.template.json" for case in LINTED}
+    config = ManualArgs(templates=[str(p) for p in paths.values()], regions=[REGION], ignore_checks=["W3005"])
+    findings: dict[str, list[str]] = {case: [] for case in LINTED}
+    for match in lint_by_config(config):
+        (case,) = [case for case, path in paths.items() if Path(match.filename) == path]
+        findings[case].append(str(match))
+    return findings
+
+
 @pytest.mark.parametrize("case", LINTED)
-def test_cfn_lint_is_clean(synth: Synthesized, case: str) -> None:
-    path = synth.outdir / f"{synth.stacks[case].artifact_id}.template.json"
-    assert list(_lint(path)) == []
+def test_cfn_lint_is_clean(lint_findings: dict[str, list[str]], case: str) -> None:
+    assert lint_findings[case] == []
