@@ -33,7 +33,9 @@ def validation_plugins(app: cdk.App) -> list[cdk.IPolicyValidationPlugin]:
 
 
 def build_app(
-    outdir: str | None = None, environ: Mapping[str, str] | None = None
+    outdir: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    context: Mapping[str, object] | None = None,
 ) -> tuple[cdk.App, list[str]]:
     """The module's app, with cdk.json's feature flags even when run without the CDK CLI, and its plan.
 
@@ -42,7 +44,7 @@ def build_app(
     fifty groups, on every synth of every pipeline.
     """
     app = cdk.App(
-        context=json.loads(CDK_JSON.read_text())["context"],
+        context={**json.loads(CDK_JSON.read_text())["context"], **(context or {})},
         outdir=outdir,
         builtin_cloud_formation_validation=False,
         # No AWS::CDK::Metadata: its analytics string changes with the plugins loaded, so templates
@@ -75,13 +77,18 @@ def _report(error: SettingsError) -> int:
     return 2
 
 
-def main(environ: Mapping[str, str] | None = None, outdir: str | None = None) -> int:
+def main(
+    environ: Mapping[str, str] | None = None,
+    outdir: str | None = None,
+    context: Mapping[str, object] | None = None,
+) -> int:
     """Synthesize the module, or say what is wrong with its inputs and return 2 (1: open cdk-nag findings).
 
-    ``environ`` and ``outdir`` default to the process's, as the CDK CLI sets them.
+    ``environ`` and ``outdir`` default to the process's, as the CDK CLI sets them; ``context`` adds to
+    cdk.json's what the CLI would pass, for a caller synthesizing in-process (the test suite's worker).
     """
     try:
-        app, plan = build_app(outdir, environ)
+        app, plan = build_app(outdir, environ, context)
     except SettingsError as error:
         return _report(error)
     try:

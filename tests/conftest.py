@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,11 +254,17 @@ class SynthPool:
         validated: frozenset[str] = frozenset(),
         linted: Mapping[str, tuple[str, ...]] | None = None,
         lookups: Mapping[str, Mapping[str, str]] | None = None,
+        through_cli: frozenset[str] = frozenset(),
     ) -> None:
         self._root = root
         self._configurations = configurations
-        # Context lookups answered per configuration, through a home folder of its own.
+        self.configurations = tuple(configurations)
+        # Context lookups answered per configuration (the CLI finds them in a home folder of its own).
         self._lookups = lookups or {}
+        # These through the pinned CDK CLI, each in a process of its own; the others in a synth worker
+        # (tests/synth_worker.py), one process per slot running app.py's main for one after another.
+        self._through_cli = through_cli
+        self._idle_workers: list[subprocess.Popen[str]] = []
         # CDK's CloudFormation validation (-c validate=true) runs on these only; cfn-lint checks them all.
         self._validated = validated
         # cfn-lint runs in the slot right after each of these synths, over the templates whose file names
@@ -269,9 +275,9 @@ class SynthPool:
         self._lock = threading.Lock()
         self._jobs: dict[str, Future[Any]] = {}
         self._extra: Mapping[str, Callable[[Path], object]] = {}
-        self._running: set[subprocess.Popen[bytes]] = set()
+        self._running: set[subprocess.Popen[Any]] = set()
         self._closed = False
-        self._started = False
+        self._workers = 0
         self._done: dict[str, Synth] = {}
 
     def _process(self, command: list[str], **options: Any) -> int:
@@ -300,14 +306,24 @@ class SynthPool:
         with findings.open("wb") as output:
             command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable"]
             command += ["--ignore-checks", *CFN_LINT_ALLOWED, "--", *templates]
-            returncode = self._process(command, stdout=output, stderr=subprocess.STDOUT)
+            # A folder of its own: the working directory is the process's, and a test may chdir meanwhile.
+            returncode = self._process(command, cwd=self._root, stdout=output, stderr=subprocess.STDOUT)
         return Lint(len(templates), returncode, findings.read_text())
 
     def _run(self, name: str) -> tuple[int, str, Lint | None]:
-        """One synth, then its lint; standard error in a file (a pipe nobody reads yet could stall it)."""
+        """One synth, then its lint."""
         outdir = self._root / name / "cdk.out"
+        outdir.parent.mkdir(parents=True, exist_ok=True)
+        if name in self._through_cli:
+            returncode, stderr = self._through_the_cli(name, outdir)
+        else:
+            returncode, stderr = self._in_a_worker(name, outdir)
+        lint = self._lint(name) if returncode == 0 and name in self._linted else None
+        return returncode, stderr, lint
+
+    def _through_the_cli(self, name: str, outdir: Path) -> tuple[int, str]:
+        """Standard error in a file: a pipe nobody reads yet could stall it."""
         log = self._root / name / "stderr.txt"
-        log.parent.mkdir(parents=True, exist_ok=True)
         validate = ("-c", "validate=true") if name in self._validated else ()
         environment = clean_environment(self._configurations[name])
         if name in self._lookups:
@@ -320,13 +336,48 @@ class SynthPool:
             returncode = self._process(
                 command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=stderr
             )
-        lint = self._lint(name) if returncode == 0 and name in self._linted else None
-        return returncode, log.read_text(), lint
+        return returncode, log.read_text()
+
+    def _in_a_worker(self, name: str, outdir: Path) -> tuple[int, str]:
+        """The worker gets the context the CLI would pass; what Node.js prints is in the worker's log."""
+        with self._lock:
+            worker = self._idle_workers.pop() if self._idle_workers else None
+            if worker is None and not self._closed:
+                log = (self._root / f"worker-{len(self._running)}.txt").open("w")
+                worker = subprocess.Popen(
+                    [sys.executable, str(ROOT / "tests" / "synth_worker.py")],
+                    cwd=ROOT,
+                    env=clean_environment({}),
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                )
+                self._running.add(worker)
+        if worker is None or worker.stdin is None or worker.stdout is None:
+            return -1, "the session ended"
+        context = {**self._lookups.get(name, {}), **({"validate": "true"} if name in self._validated else {})}
+        request = {
+            "environment": clean_environment(self._configurations[name]),
+            "context": context,
+            "outdir": str(outdir),
+        }
+        worker.stdin.write(json.dumps(request) + "\n")
+        worker.stdin.flush()
+        answer = worker.stdout.readline()
+        if not answer:  # it died: its log says why
+            logs = "".join(p.read_text() for p in sorted(self._root.glob("worker-*.txt")))
+            return -1, f"the synth worker ended: {logs[-5000:]}"
+        with self._lock:
+            self._idle_workers.append(worker)
+        result = json.loads(answer)
+        return int(result["returncode"]), str(result["stderr"])
 
     def _work(self) -> None:
         while True:
             with self._lock:
                 if self._closed or not self._queue:
+                    self._workers -= 1
                     return
                 name = self._queue.popleft()
             try:
@@ -339,29 +390,29 @@ class SynthPool:
             except BaseException as error:  # handed to the test that waits for it, not lost in a thread
                 self._jobs[name].set_exception(error)
 
-    def start(
-        self, extra: Mapping[str, Callable[[Path], object]] | None = None, only: Set[str] | None = None
+    def queue(
+        self, names: Iterable[str] = (), extra: Mapping[str, Callable[[Path], object]] | None = None
     ) -> None:
-        """Queue the synths named in ``only`` (default: all) and the ``extra`` jobs now, in
+        """Queue the synths ``names`` and the ``extra`` jobs not queued yet, the whole queue in
         :data:`QUEUE_ORDER`; the tests that need none run meanwhile."""
-        if self._started:
-            return
-        self._started = True
-        self._extra = extra or {}
-        names = [*(n for n in self._configurations if only is None or n in only), *self._extra]
-        order = sorted(names, key=lambda name: QUEUE_ORDER.index(name) if name in QUEUE_ORDER else len(names))
-        self._jobs = {name: Future() for name in order}
-        self._queue.extend(order)
-        for _ in range(os.cpu_count() or 1):
-            threading.Thread(target=self._work, daemon=True).start()
+        with self._lock:
+            self._extra = {**self._extra, **(extra or {})}
+            for name in [*names, *(extra or {})]:
+                if name not in self._jobs:
+                    self._jobs[name] = Future()
+                    self._queue.append(name)
+            ordered = sorted(self._queue, key=lambda n: QUEUE_ORDER.index(n) if n in QUEUE_ORDER else 99)
+            self._queue.clear()
+            self._queue.extend(ordered)
+            while self._workers < min(os.cpu_count() or 1, len(self._queue)):
+                self._workers += 1
+                threading.Thread(target=self._work, daemon=True).start()
 
     def _result(self, name: str) -> Any:
+        if name not in self._jobs:  # a synth no selected test was known to need: queued now
+            self.queue([name])
         with self._lock:  # a test waits for this one: it goes next
-            if name not in self._jobs:  # a synth no selected test was known to need: queued now
-                self._jobs[name] = Future()
-                self._queue.appendleft(name)
-                threading.Thread(target=self._work, daemon=True).start()
-            elif name in self._queue:
+            if name in self._queue:
                 self._queue.remove(name)
                 self._queue.appendleft(name)
         return self._jobs[name].result()
@@ -372,7 +423,6 @@ class SynthPool:
 
     def get(self, name: str) -> Synth:
         if name not in self._done:
-            self.start()
             returncode, stderr, lint = self._result(name)
             assert returncode == 0, f"{name}: {stderr[-5000:]}"
             self._done[name] = read_assembly(self._root / name / "cdk.out")
@@ -499,10 +549,16 @@ def codecommit_parameters(deployment_groups: list[dict[str, object]]) -> list[di
     ]
 
 
-@pytest.fixture(scope="session")
-def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
+_POOL: list[SynthPool] = []  # the session's, once made
+
+
+def session_pool(config: pytest.Config) -> SynthPool:
+    """The session's pool of shared synths, made on first use (before collection, for the whole suite)."""
+    if _POOL:
+        return _POOL[0]
+    factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
     pool = SynthPool(
-        tmp_path_factory.mktemp("synths"),
+        factory.mktemp("synths"),
         # Longest first, so that two slots finish together.
         {
             "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
@@ -542,7 +598,18 @@ def synth_pool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthPool]:
             "approved": network_lookups(manifest_parameters()),
             "manifest-three-accounts": network_lookups(manifest_parameters(THREE_ACCOUNTS_MANIFEST)),
         },
+        # The README example as deployspec runs it (the README's and the guide's commands go through the
+        # CLI too); the others in the workers, byte for byte the same (test_stack compares the example's
+        # templates with the approved synth's, made in another process), at a third of the CPU.
+        through_cli=frozenset({"example"}),
     )
+    _POOL.append(pool)
+    return pool
+
+
+@pytest.fixture(scope="session")
+def synth_pool(request: pytest.FixtureRequest) -> Iterator[SynthPool]:
+    pool = session_pool(request.config)
     yield pool
     pool.close()
 
@@ -750,6 +817,29 @@ def _synths_needed(items: list[pytest.Item]) -> set[str] | None:
     return needed
 
 
+def pytest_collection(session: pytest.Session) -> None:
+    """A run of the whole suite queues every synth before collecting its tests: collection imports for
+    about 5 s on one core while the other would idle. A narrower run queues what it selected, after."""
+    config = session.config
+    option = config.option
+    whole = config.args_source == pytest.Config.ArgsSource.TESTPATHS and not (
+        option.keyword
+        or option.markexpr
+        or option.deselect
+        or option.collectonly
+        or getattr(option, "lf", False)
+    )
+    if whole:
+        pool = session_pool(config)
+        pool.queue(pool.configurations)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No synth outlives the session, even one queued for tests that never ran (collection failed)."""
+    if _POOL:
+        _POOL[0].close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _start_synths_early(request: pytest.FixtureRequest) -> None:
     """Start the shared synths (and the example repository's runs) with the session when a test needs them."""
@@ -757,7 +847,9 @@ def _start_synths_early(request: pytest.FixtureRequest) -> None:
     used = set().union(*(getattr(item, "fixturenames", ()) for item in request.session.items))
     jobs = {name: job for name, job in BACKGROUND_JOBS.items() if name in used}
     if names & used or jobs:
-        request.getfixturevalue("synth_pool").start(jobs, _synths_needed(request.session.items))
+        pool: SynthPool = request.getfixturevalue("synth_pool")
+        needed = _synths_needed(request.session.items)
+        pool.queue(pool.configurations if needed is None else needed, jobs)
     if "model_build_repo_runs" in used:
         request.getfixturevalue("model_build_repo_runs").start()
 

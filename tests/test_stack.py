@@ -25,7 +25,9 @@ def test_snapshots(example_synth: Synth, snapshot: SnapshotAssertion) -> None:
 
 def test_two_processes_write_the_same_bytes(example_synth: Synth, approved_synth: Synth) -> None:
     """Determinism across processes, for every template: the approved synth differs from the
-    example only in the approving group's endpoint stacks (their own snapshots pin those across runs)."""
+    example only in the approving group's endpoint stacks (their own snapshots pin those across runs).
+    The example goes through the CDK CLI, the approved synth through the suite's synth worker: this is
+    also what proves the worker writes what the CLI would."""
 
     def templates(synth: Synth) -> dict[str, bytes]:
         files = synth.outdir.rglob("*.template.json")
