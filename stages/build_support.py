@@ -135,67 +135,57 @@ class BuildSupportStack(GovernedStack):
     def _share_model_artifacts(self, readers: list[str], role_arns: list[str], names: GroupNames) -> None:
         """Other accounts' endpoint roles read model artifacts, nothing else: not training data, not code.
 
-        The roles do not exist yet when this stack deploys, and S3 and KMS refuse a policy naming a role
-        that does not exist, so the grant is to their accounts, conditioned on the roles' fixed ARNs.
         The tooling account gets nothing: no pipeline of it reads or writes this bucket.
         """
-        if not readers:
-            return
-        bucket, key = self.artifacts_bucket, self.artifacts_key
-        only_endpoint_roles = {"ArnEquals": {"aws:PrincipalArn": role_arns}}
-        bucket.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EndpointRolesReadModelArtifacts",
-                principals=[cdk_values.account_principal(a) for a in readers],
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects(f"{MODEL_ARTIFACTS_PREFIX}/*")],
-                conditions=only_endpoint_roles,
-            )
-        )
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="EndpointRolesDecryptModelArtifactsThroughS3",
-                principals=[cdk_values.account_principal(a) for a in readers],
-                actions=["kms:Decrypt"],
-                resources=["*"],
-                conditions={
-                    **only_endpoint_roles,
-                    "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
-                },
-            )
+        self._share_prefix(
+            MODEL_ARTIFACTS_PREFIX, readers, role_arns, names, sids=("EndpointRoles", "ModelArtifacts")
         )
 
     def _share_sample_payloads(self, smoke_roles: Sequence[EndpointReader], names: GroupNames) -> None:
-        """Other accounts' smoke-test roles read sample payloads (``samples/``), nothing else.
-
-        Granted as the model artifacts are, to the accounts on the roles' fixed ARNs: they do not exist yet.
-        """
+        """Other accounts' smoke-test roles read sample payloads (``samples/``), nothing else."""
         others = sorted({(r.account, r.role_name) for r in smoke_roles if r.account != names.build_account})
-        if not others:
-            return
         accounts = sorted({account for account, _ in others})
-        only_smoke_roles = {
-            "ArnEquals": {
-                "aws:PrincipalArn": [f"arn:{cdk_values.partition()}:iam::{a}:role/{n}" for a, n in others]
-            }
-        }
+        role_arns = [f"arn:{cdk_values.partition()}:iam::{a}:role/{n}" for a, n in others]
+        self._share_prefix(
+            SAMPLE_PAYLOADS_PREFIX, accounts, role_arns, names, sids=("SmokeTestRoles", "SamplePayloads")
+        )
+
+    def _share_prefix(
+        self,
+        prefix: str,
+        accounts: list[str],
+        role_arns: list[str],
+        names: GroupNames,
+        *,
+        sids: tuple[str, str],
+    ) -> None:
+        """Roles of other ``accounts`` read the artifacts bucket's objects under ``prefix``, decrypted by S3.
+
+        Statements ``<who>Read<what>`` and ``<who>Decrypt<what>ThroughS3``, ``sids`` being who and what.
+        The roles do not exist yet when this stack deploys, and S3 and KMS refuse a policy naming a role
+        that does not exist, so the grant is to their accounts, conditioned on the roles' fixed ARNs.
+        """
+        who, what = sids
+        if not accounts:
+            return
+        only_those_roles = {"ArnEquals": {"aws:PrincipalArn": role_arns}}
         self.artifacts_bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="SmokeTestRolesReadSamplePayloads",
+                sid=f"{who}Read{what}",
                 principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["s3:GetObject"],
-                resources=[self.artifacts_bucket.arn_for_objects(f"{SAMPLE_PAYLOADS_PREFIX}/*")],
-                conditions=only_smoke_roles,
+                resources=[self.artifacts_bucket.arn_for_objects(f"{prefix}/*")],
+                conditions=only_those_roles,
             )
         )
         self.artifacts_key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="SmokeTestRolesDecryptSamplePayloadsThroughS3",
+                sid=f"{who}Decrypt{what}ThroughS3",
                 principals=[cdk_values.account_principal(a) for a in accounts],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={
-                    **only_smoke_roles,
+                    **only_those_roles,
                     # S3 decrypts for the caller through KMS (KMS Developer Guide, "kms:ViaService").
                     "StringEquals": {"kms:ViaService": f"s3.{names.build_region}.amazonaws.com"},
                 },
