@@ -343,16 +343,16 @@ class SynthPool:
         with self._lock:
             worker = self._idle_workers.pop() if self._idle_workers else None
             if worker is None and not self._closed:
-                log = (self._root / f"worker-{len(self._running)}.txt").open("w")
-                worker = subprocess.Popen(
-                    [sys.executable, str(ROOT / "tests" / "synth_worker.py")],
-                    cwd=ROOT,
-                    env=clean_environment({}),
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    text=True,
-                )
+                with (self._root / f"worker-{len(self._running)}.txt").open("w") as log:
+                    worker = subprocess.Popen(
+                        [sys.executable, str(ROOT / "tests" / "synth_worker.py")],
+                        cwd=ROOT,
+                        env=clean_environment({}),
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=log,
+                        text=True,
+                    )
                 self._running.add(worker)
         if worker is None or worker.stdin is None or worker.stdout is None:
             return -1, "the session ended"
@@ -559,7 +559,6 @@ def session_pool(config: pytest.Config) -> SynthPool:
     factory: pytest.TempPathFactory = config._tmp_path_factory  # type: ignore[attr-defined]
     pool = SynthPool(
         factory.mktemp("synths"),
-        # Longest first, so that two slots finish together.
         {
             "fifty": seedfarmer_environment(codecommit_parameters(benchmark_groups(50))),
             # The README example as each group's deploy pipeline synthesizes it after an approval.
@@ -629,7 +628,7 @@ OFFLINE_AWS = {
 RUN_EXAMPLE = """
 import contextlib, io, json, os, sys
 import pytest
-from pipelines import definition, run
+from pipelines import run
 report = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
 sys.stdout.flush()
 terminal = os.dup(1)
